@@ -1,0 +1,40 @@
+"""Broker data layer for Interactive Brokers futures, in the style of pysystemtrade."""
+
+from setuptools import find_packages, setup
+
+# Dependency ranges are declared here and nowhere else. (ib_insync 0.9.86, which the simulator is
+# also tested with, cannot share an environment with ib_async: both ship an `eventkit` module.
+# Its tests install it into a private folder: see tests/ibsim/test_ib_insync.py.)
+INSTALL_REQUIRES = [
+    "ib_async>=2.1,<3",
+    "pandas>=2.2,<3",
+    "numpy>=1.26",
+    "pymongo>=4.9,<5",
+    "pyyaml>=6",
+    "pyarrow>=15",
+]
+
+EXTRAS = {
+    "test": [
+        "pytest>=8",
+        "pytest-timeout>=2.3",
+        "ruff>=0.6",
+    ],
+    "arctic": ["arcticdb>=5"],
+}
+
+setup(
+    name="ibfutures-broker",
+    version="0.1.0",
+    description=__doc__,
+    python_requires=">=3.11",
+    packages=find_packages(include=["sysbrokers*", "sysdata*", "sysobjects*", "sysproduction*", "ibsim*"]),
+    package_data={
+        "ibsim": ["data/*.csv"],
+        "sysbrokers": ["IB/config/*.csv", "IB/config/*.yaml"],
+        "sysdata": ["config/*.yaml"],
+    },
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": ["ibsim=ibsim.__main__:main"]},
+)

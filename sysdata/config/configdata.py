@@ -1,0 +1,273 @@
+"""Configuration: `defaults.yaml` < `private/private_config.yaml` < explicit overrides.
+
+The private folder is `<project root>/private` unless the environment variable
+`PYSYS_PRIVATE_CONFIG_DIR` names another one, either as a path or, as in pysystemtrade, as an
+importable package in dotted form (`mypackage.private_config_dir`). Every layer is checked key by
+key, so a mistake is reported as a `ConfigError` that names the file, the key and the line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import importlib.util
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sysdata.config import schema
+from sysdata.config.schema import ConfigError, InvalidValue, ReconnectPolicy, ResetWindow
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "ReconnectPolicy",
+    "ResetWindow",
+    "get_production_config",
+    "load_config",
+    "resolve_private_dir",
+]
+
+DEFAULTS_FILE = Path(__file__).with_name("defaults.yaml")
+PRIVATE_CONFIG_FILENAME = "private_config.yaml"
+PRIVATE_DIR_ENV = "PYSYS_PRIVATE_CONFIG_DIR"
+DEFAULT_PRIVATE_DIR = Path(__file__).resolve().parents[2] / "private"
+OVERRIDES_SOURCE = "<overrides>"
+_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The merged, validated configuration. Attribute access, or pysystemtrade's `get_element`."""
+
+    ib_ipaddress: str
+    ib_port: int
+    ib_idoffset: int
+    broker_account: str
+    ib_readonly: bool
+    ib_connect_timeout: float
+    ib_request_timeout: float
+    ib_gateway: str
+    ib_reconnect: ReconnectPolicy
+    ib_reset_windows: tuple[ResetWindow, ...]
+    mongo_host: str | None
+    mongo_db: str
+    mongo_port: int
+    client_id_lease_seconds: float
+    client_id_heartbeat_seconds: float
+    data_folder: str
+    sqlite_path: str
+    price_store: str
+    log_level: str
+    # pysystemtrade keys accepted unchanged (see schema.PYSYSTEMTRADE_PASSTHROUGH_KEYS)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    # key -> file (or "<overrides>") its value came from
+    sources: Mapping[str, str] = field(default_factory=dict, repr=False)
+    private_config_file: Path | None = None
+
+    def get_element(self, name: str) -> Any:
+        """The value of one key, as pysystemtrade's `config.get_element`; KeyError if unknown."""
+        if name in schema.KEY_CHECKERS:
+            return getattr(self, name)
+        if name in self.extra:
+            return self.extra[name]
+        raise KeyError(f"no configuration key {name!r}")
+
+    def get_element_or_default(self, name: str, default: Any) -> Any:
+        try:
+            return self.get_element(name)
+        except KeyError:
+            return default
+
+    def __getitem__(self, name: str) -> Any:
+        return self.get_element(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in schema.KEY_CHECKERS or name in self.extra
+
+    def keys(self) -> Iterator[str]:
+        yield from schema.KEY_CHECKERS
+        yield from self.extra
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data (dataclasses turned into dicts), e.g. for printing."""
+        values = {name: getattr(self, name) for name in schema.KEY_CHECKERS}
+        values["ib_reconnect"] = dataclasses.asdict(self.ib_reconnect)
+        values["ib_reset_windows"] = [
+            {**dataclasses.asdict(w), "start": w.start.strftime("%H:%M"), "end": w.end.strftime("%H:%M")}
+            for w in self.ib_reset_windows
+        ]
+        return {**values, **self.extra}
+
+
+@dataclass
+class _Layer:
+    source: str
+    values: Mapping[Any, Any]
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def error(self, problem: str, key: str | None) -> ConfigError:
+        return ConfigError(problem, source=self.source, key=key, line=self.lines.get(key or ""))
+
+
+def load_config(
+    private_dir: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Load defaults, then the private config (if any), then `overrides`; validate everything."""
+    folder = resolve_private_dir(private_dir)
+    private_file = folder / PRIVATE_CONFIG_FILENAME if folder is not None else None
+    layers = [_read_yaml_layer(DEFAULTS_FILE)]
+    if private_file is not None and private_file.is_file():
+        layers.append(_read_yaml_layer(private_file))
+    else:
+        private_file = None
+    if overrides:
+        layers.append(_Layer(OVERRIDES_SOURCE, dict(overrides)))
+    return _build(layers, private_file)
+
+
+@functools.cache
+def get_production_config() -> Config:
+    """The process-wide configuration, loaded once (clear with `get_production_config.cache_clear()`)."""
+    return load_config()
+
+
+def resolve_private_dir(private_dir: str | os.PathLike[str] | None = None) -> Path | None:
+    """The private folder: the argument, else PYSYS_PRIVATE_CONFIG_DIR, else `<root>/private`."""
+    if private_dir is not None:
+        path = Path(private_dir).expanduser()
+        if not path.is_dir():
+            raise ConfigError(f"private config folder {str(path)!r} does not exist", source="private_dir argument")
+        return path
+    from_env = os.environ.get(PRIVATE_DIR_ENV)
+    if from_env:
+        return _private_dir_from_env(from_env)
+    return DEFAULT_PRIVATE_DIR if DEFAULT_PRIVATE_DIR.is_dir() else None
+
+
+def _private_dir_from_env(value: str) -> Path:
+    path = Path(value).expanduser()
+    if path.is_dir():
+        return path
+    if _DOTTED_NAME.fullmatch(value):
+        try:
+            spec = importlib.util.find_spec(value)
+        except ImportError:
+            spec = None
+        if spec is not None and spec.submodule_search_locations:
+            return Path(next(iter(spec.submodule_search_locations)))
+    raise ConfigError(
+        f"expected an existing folder or an importable package in dotted form, got {value!r}",
+        source=f"environment variable {PRIVATE_DIR_ENV}",
+    )
+
+
+def _read_yaml_layer(path: Path) -> _Layer:
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        values = yaml.safe_load(text)
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", source=source) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(f"invalid YAML: {problem}", source=source, line=line) from exc
+    if values is None:
+        return _Layer(source, {})
+    if not isinstance(values, dict) or not isinstance(root, yaml.MappingNode):
+        kind = type(values).__name__
+        line = root.start_mark.line + 1 if root is not None else None
+        raise ConfigError(f"expected a mapping of key: value pairs at top level, got a {kind}", source=source, line=line)
+    lines: dict[str, int] = {}
+    _collect_lines(root, "", lines, source)
+    return _Layer(source, values, lines)
+
+
+def _collect_lines(node: yaml.Node, prefix: str, lines: dict[str, int], source: str) -> None:
+    """Map dotted key paths ('ib_reconnect.max_delay', 'ib_reset_windows[1].tz') to 1-based lines."""
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
+            if path in lines:
+                line = key_node.start_mark.line + 1
+                raise ConfigError("duplicate key", source=source, key=path, line=line)
+            lines[path] = key_node.start_mark.line + 1
+            _collect_lines(value_node, path, lines, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            path = f"{prefix}[{index}]"
+            lines[path] = item.start_mark.line + 1
+            _collect_lines(item, path, lines, source)
+
+
+def _check_layer(layer: _Layer) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate one layer key by key; returns (known keys, pysystemtrade passthrough keys)."""
+    known: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, raw in layer.values.items():
+        if key in schema.PYSYSTEMTRADE_PASSTHROUGH_KEYS:
+            extra[key] = raw
+            continue
+        checker = schema.KEY_CHECKERS.get(key) if isinstance(key, str) else None
+        if checker is None:
+            hint = difflib.get_close_matches(str(key), list(schema.KEY_CHECKERS), n=1)
+            suggestion = f"; did you mean '{hint[0]}'?" if hint else " (see docs/configuration.md)"
+            raise layer.error(f"unknown key{suggestion}", str(key))
+        try:
+            known[key] = checker(raw)
+        except InvalidValue as exc:
+            raise layer.error(exc.describe(), key + exc.subkey) from None
+    return known, extra
+
+
+def _build(layers: list[_Layer], private_file: Path | None) -> Config:
+    merged: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    origin: dict[str, _Layer] = {}
+    for layer in layers:
+        known, passthrough = _check_layer(layer)
+        extra.update(passthrough)
+        for key, value in known.items():
+            if key == "ib_reconnect":  # nested mapping: merge field by field, like pysystemtrade
+                value = {**merged.get(key, {}), **value}
+            merged[key] = value
+            origin[key] = layer
+
+    missing = [key for key in schema.KEY_CHECKERS if key not in merged]
+    if missing:
+        raise layers[0].error("required key missing from the shipped defaults", missing[0])
+
+    try:
+        merged["ib_reconnect"] = schema.reconnect_policy(merged["ib_reconnect"])
+    except InvalidValue as exc:
+        raise origin["ib_reconnect"].error(exc.describe(), "ib_reconnect" + exc.subkey) from None
+
+    if merged["client_id_heartbeat_seconds"] >= merged["client_id_lease_seconds"]:
+        key = "client_id_heartbeat_seconds"
+        if layers.index(origin["client_id_lease_seconds"]) > layers.index(origin[key]):
+            key = "client_id_lease_seconds"
+        lease = merged["client_id_lease_seconds"]
+        problem = f"client_id_heartbeat_seconds must be shorter than client_id_lease_seconds ({lease})"
+        raise origin[key].error(problem, key)
+
+    if merged["ib_gateway"] is None:
+        merged["ib_gateway"] = "external" if private_file is not None else "ibsim"
+
+    data_folder = os.path.expanduser(merged["data_folder"])
+    merged["data_folder"] = data_folder
+    for key in ("sqlite_path", "price_store"):
+        merged[key] = merged[key].replace("{data_folder}", data_folder)
+    merged["sqlite_path"] = os.path.expanduser(merged["sqlite_path"])
+
+    sources = {key: layer.source for key, layer in origin.items()}
+    return Config(**merged, extra=extra, sources=sources, private_config_file=private_file)
