@@ -10,7 +10,7 @@ import signal
 import sys
 
 from .pacing import PacingRules
-from .server import IBSim, SimConfig
+from .server import IBSim, SimConfig, Timing
 
 
 def _parse_start(text: str) -> dt.datetime:
@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="open the loopback admin channel for fault injection on this port (0 = any)",
     )
+    p.add_argument(
+        "--tick-interval",
+        type=float,
+        default=Timing.tick_interval,
+        help="real seconds between market-data updates (default %(default)s)",
+    )
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -79,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         tws_zone=args.tws_zone,
         readonly_api=args.readonly,
         admin_port=args.admin_port,
+        timing=Timing(tick_interval=args.tick_interval),
     )
 
     async def serve() -> None:

@@ -680,10 +680,7 @@ def decode_place_order(r: FieldReader, version: int) -> PlaceOrder:
     o.scale_init_level_size = r.opt_int("scaleInitLevelSize")
     o.scale_subs_level_size = r.opt_int("scaleSubsLevelSize")
     o.scale_price_increment = r.opt_float("scalePriceIncrement")
-    if (
-        o.scale_price_increment is not None
-        and 0 < o.scale_price_increment < UNSET_DOUBLE
-    ):
+    if o.scale_price_increment is not None and 0 < o.scale_price_increment < UNSET_DOUBLE:
         o.scale_fields = [r.str("scale") for _ in range(7)]
     o.scale_table = r.str("scaleTable")
     o.active_start_time = r.str("activeStartTime")
@@ -718,13 +715,9 @@ def decode_place_order(r: FieldReader, version: int) -> PlaceOrder:
         for _ in range(n_conditions):
             cond_type = r.int("condType")
             if cond_type not in _CONDITION_FIELDS:
-                raise ProtocolError(
-                    f"placeOrder: unknown order condition type {cond_type}"
-                )
+                raise ProtocolError(f"placeOrder: unknown order condition type {cond_type}")
             n = _CONDITION_FIELDS[cond_type]
-            o.conditions.append(
-                [str(cond_type)] + [r.str("condition") for _ in range(n)]
-            )
+            o.conditions.append([str(cond_type)] + [r.str("condition") for _ in range(n)])
         o.conditions_ignore_rth = r.bool("conditionsIgnoreRth")
         o.conditions_cancel_order = r.bool("conditionsCancelOrder")
     o.adjusted_order_type = r.str("adjustedOrderType")
@@ -928,9 +921,7 @@ def decode_start_api(r: FieldReader, version: int) -> StartApi:
     return StartApi(client_id, opt)
 
 
-def decode_req_account_updates_multi(
-    r: FieldReader, version: int
-) -> ReqAccountUpdatesMulti:
+def decode_req_account_updates_multi(r: FieldReader, version: int) -> ReqAccountUpdatesMulti:
     _read_version(r)
     return ReqAccountUpdatesMulti(
         req_id=r.int("reqId"),
@@ -940,9 +931,7 @@ def decode_req_account_updates_multi(
     )
 
 
-def decode_cancel_account_updates_multi(
-    r: FieldReader, version: int
-) -> CancelAccountUpdatesMulti:
+def decode_cancel_account_updates_multi(r: FieldReader, version: int) -> CancelAccountUpdatesMulti:
     _read_version(r)
     return CancelAccountUpdatesMulti(r.int("reqId"))
 
@@ -973,9 +962,7 @@ def decode_cancel_pnl(r: FieldReader, version: int) -> CancelPnL:
 
 
 def decode_req_pnl_single(r: FieldReader, version: int) -> ReqPnLSingle:
-    return ReqPnLSingle(
-        r.int("reqId"), r.str("account"), r.str("modelCode"), r.int("conId")
-    )
+    return ReqPnLSingle(r.int("reqId"), r.str("account"), r.str("modelCode"), r.int("conId"))
 
 
 def decode_cancel_pnl_single(r: FieldReader, version: int) -> CancelPnLSingle:
@@ -1029,9 +1016,7 @@ _DECODERS: dict[int, tuple[str, Callable[[FieldReader, int], object]]] = {
 }
 
 
-def decode_request(
-    msg_id: int, fields: Sequence[str], version: int, strict: bool = True
-) -> object:
+def decode_request(msg_id: int, fields: Sequence[str], version: int, strict: bool = True) -> object:
     """Decode one client message. ``fields`` is the whole message as FrameReader returns it
     (``fields[0]`` is the message id text).
 
@@ -1106,9 +1091,7 @@ def next_valid_id(order_id: int) -> Fields:
     return [Out.NEXT_VALID_ID.value, 1, order_id]
 
 
-def error(
-    req_id: int, code: int, text: str, version: int, advanced_json: str = ""
-) -> Fields:
+def error(req_id: int, code: int, text: str, version: int, advanced_json: str = "") -> Fields:
     """errMsg: ``4|2|id|code|text|json`` (json field from 166 on)."""
     out: Fields = [Out.ERR_MSG.value, 2, req_id, code, text]
     if version >= V_ADVANCED_ORDER_REJECT:
@@ -1230,9 +1213,7 @@ def _num(v: object) -> str:
         return format_float(float(v))  # type: ignore[arg-type]
 
 
-def historical_data(
-    req_id: int, start: str, end: str, rows: Sequence[Sequence[object]]
-) -> Fields:
+def historical_data(req_id: int, start: str, end: str, rows: Sequence[Sequence[object]]) -> Fields:
     """historicalData (17) at 124..195: header + 8 fields per bar.
 
     Each row is (date_str, open, high, low, close, volume, wap, count); numbers are
@@ -1242,13 +1223,12 @@ def historical_data(
     ff = format_float
     fn = _num
     append = out.extend
-    for date, o, h, lo, c, vol, wap, cnt in rows:
-        if (
-            type(o) is float
-            and type(h) is float
-            and type(lo) is float
-            and type(c) is float
-        ):
+    for row in rows:
+        if all(type(v) is str for v in row):  # pre-formatted (ibsim.history.format_rows)
+            append(row)
+            continue
+        date, o, h, lo, c, vol, wap, cnt = row
+        if type(o) is float and type(h) is float and type(lo) is float and type(c) is float:
             append((date, ff(o), ff(h), ff(lo), ff(c), fn(vol), fn(wap), str(int(cnt))))
         else:
             append((date, fn(o), fn(h), fn(lo), fn(c), fn(vol), fn(wap), str(int(cnt))))
@@ -1285,9 +1265,7 @@ def head_timestamp(req_id: int, ts: str) -> Fields:
     return [Out.HEAD_TIMESTAMP.value, req_id, ts]
 
 
-def tick_req_params(
-    req_id: int, min_tick: float, bbo_exchange: str, snapshot_permissions: int
-) -> Fields:
+def tick_req_params(req_id: int, min_tick: float, bbo_exchange: str, snapshot_permissions: int) -> Fields:
     return [
         Out.TICK_REQ_PARAMS.value,
         req_id,
@@ -1301,9 +1279,7 @@ def market_data_type(req_id: int, md_type: int) -> Fields:
     return [Out.MARKET_DATA_TYPE.value, 1, req_id, md_type]
 
 
-def tick_price(
-    req_id: int, tick_type: int, price: float, size: float | None, attr_mask: int = 0
-) -> Fields:
+def tick_price(req_id: int, tick_type: int, price: float, size: float | None, attr_mask: int = 0) -> Fields:
     """tickPrice: exactly 7 fields (ib_async unpacks a fixed tuple)."""
     return [Out.TICK_PRICE.value, 6, req_id, tick_type, price, size, attr_mask]
 
@@ -1499,9 +1475,7 @@ class OpenOrderData:
 
 def _check_layout(version: int) -> None:
     if version < MIN_LAYOUT_VERSION:
-        raise ValueError(
-            f"message layouts are implemented for server versions >= {MIN_LAYOUT_VERSION}, not {version}"
-        )
+        raise ValueError(f"message layouts are implemented for server versions >= {MIN_LAYOUT_VERSION}, not {version}")
 
 
 def open_order(o: OpenOrderData, version: int) -> Fields:
@@ -1916,9 +1890,7 @@ def commission_report(
     ]
 
 
-def position(
-    account: str, c: ContractFields, position: float, avg_cost: float
-) -> Fields:
+def position(account: str, c: ContractFields, position: float, avg_cost: float) -> Fields:
     """position (61): exactly 16 fields."""
     return [Out.POSITION_DATA.value, 3, account, *_c11(c), position, avg_cost]
 
@@ -1974,9 +1946,7 @@ def account_download_end(account: str) -> Fields:
     return [Out.ACCT_DOWNLOAD_END.value, 1, account]
 
 
-def account_update_multi(
-    req_id: int, account: str, model_code: str, key: str, value: str, currency: str
-) -> Fields:
+def account_update_multi(req_id: int, account: str, model_code: str, key: str, value: str, currency: str) -> Fields:
     return [
         Out.ACCOUNT_UPDATE_MULTI.value,
         1,
@@ -1993,9 +1963,7 @@ def account_update_multi_end(req_id: int) -> Fields:
     return [Out.ACCOUNT_UPDATE_MULTI_END.value, 1, req_id]
 
 
-def account_summary(
-    req_id: int, account: str, tag: str, value: str, currency: str
-) -> Fields:
+def account_summary(req_id: int, account: str, tag: str, value: str, currency: str) -> Fields:
     return [Out.ACCOUNT_SUMMARY.value, 1, req_id, account, tag, value, currency]
 
 

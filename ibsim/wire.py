@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 HANDSHAKE_PREFIX = b"API\0"
 MAX_MSG_LEN = 0xFFFFFF
 SIM_MAX_VERSION = 178
-SIM_MIN_VERSION = 100
+SIM_MIN_VERSION = 166  # message layouts are implemented from 166 (error with advancedOrderRejectJson) on
 
 UNSET_INTEGER = 2**31 - 1
 UNSET_LONG = 2**63 - 1

@@ -1,7 +1,7 @@
 """The metadata store (client ids now; orders and locks later): MongoDB if configured, else SQLite.
 
-    store = open_metadata_store(config)     # config.mongo_host set -> MongoDB, else SQLite file
-    client_ids = store.client_id_data()     # an ibBrokerClientIdData
+store = open_metadata_store(config)     # config.mongo_host set -> MongoDB, else SQLite file
+client_ids = store.client_id_data()     # an ibBrokerClientIdData
 """
 
 from __future__ import annotations

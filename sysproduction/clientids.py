@@ -1,9 +1,9 @@
 """List and clear IB client-id leases in the configured metadata store.
 
-    python -m sysproduction.clientids list
-    python -m sysproduction.clientids clear              # every lease (only when nothing runs)
-    python -m sysproduction.clientids clear --id 101     # one lease, whoever holds it
-    python -m sysproduction.clientids clear --expired    # leases whose holder stopped renewing
+python -m sysproduction.clientids list
+python -m sysproduction.clientids clear              # every lease (only when nothing runs)
+python -m sysproduction.clientids clear --id 101     # one lease, whoever holds it
+python -m sysproduction.clientids clear --expired    # leases whose holder stopped renewing
 """
 
 from __future__ import annotations
@@ -38,16 +38,20 @@ def format_leases(leases: Sequence[ClientIdLease], now: dt.datetime) -> str:
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
 
 
 def _when(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sysproduction.clientids", description=__doc__.splitlines()[0])
-    parser.add_argument("--private-dir", help="private config folder (default: PYSYS_PRIVATE_CONFIG_DIR or ./private)")
+    parser.add_argument(
+        "--private-dir", help="private config folder (default: $PYSYS_PRIVATE_CONFIG_DIR, else <project>/private)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="show every lease")
     clear = commands.add_parser("clear", help="delete leases (all unless --id or --expired)")

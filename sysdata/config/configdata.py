@@ -187,7 +187,9 @@ def _read_yaml_layer(path: Path) -> _Layer:
     if not isinstance(values, dict) or not isinstance(root, yaml.MappingNode):
         kind = type(values).__name__
         line = root.start_mark.line + 1 if root is not None else None
-        raise ConfigError(f"expected a mapping of key: value pairs at top level, got a {kind}", source=source, line=line)
+        raise ConfigError(
+            f"expected a mapping of key: value pairs at top level, got a {kind}", source=source, line=line
+        )
     lines: dict[str, int] = {}
     _collect_lines(root, "", lines, source)
     return _Layer(source, values, lines)

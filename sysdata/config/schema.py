@@ -204,7 +204,7 @@ def mongo_host(value: Any) -> str | None:
 
 
 def mongo_db_name(value: Any) -> str:
-    expected = "a MongoDB database name (no spaces or any of /\\.\"$)"
+    expected = 'a MongoDB database name (no spaces or any of /\\."$)'
     if not isinstance(value, str) or not value or re.search(r'[/\\. "$\x00]', value):
         raise InvalidValue(expected, value)
     return value

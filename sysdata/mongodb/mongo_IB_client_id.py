@@ -42,17 +42,19 @@ class MongoLeaseTable:
     def _collection(self):
         return self.connection.collection
 
-    def try_acquire(self, lease: ClientIdLease, now: dt.datetime) -> bool:
+    def try_acquire(self, lease: ClientIdLease, now: dt.datetime, take_over: bool = True) -> bool:
         if self._insert(lease):
             return True
+        if not take_over:
+            return False
         expired = {KEY: lease.client_id, "expires": {"$lte": now}}
         if self._collection.delete_one(expired).deleted_count == 0:
             return False
         return self._insert(lease)  # several processes may get here; the unique key picks one
 
-    def active_ids(self, now: dt.datetime) -> set[int]:
+    def expiry_by_id(self) -> dict[int, dt.datetime]:
         docs = self._collection.find({}, {"_id": 0, KEY: 1, "expires": 1})
-        return {int(doc[KEY]) for doc in docs if _aware(doc.get("expires"), FAR_FUTURE) > now}
+        return {int(doc[KEY]): _aware(doc.get("expires"), FAR_FUTURE) for doc in docs}
 
     def extend(self, client_id: int, owner: LeaseOwner, heartbeat: dt.datetime, expires: dt.datetime) -> bool:
         update = {"$set": {"heartbeat": heartbeat, "expires": expires}}

@@ -20,10 +20,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 MAX_CLIENT_ID = 2**31 - 1
 FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=UTC)  # legacy pysystemtrade locks never expire
-_REFRESH_AFTER_FAILURES = 4  # re-read the ids in use after this many lost races in a row
+_REFRESH_AFTER_FAILURES = 16  # re-read the ids in use after this many lost races in a row
 _MAX_ATTEMPTS = 10_000
 
 Clock = Callable[[], dt.datetime]
@@ -93,12 +93,16 @@ class ClientIdLease:
 class LeaseTable(Protocol):
     """Storage primitives for leases. Each call must be atomic on its own."""
 
-    def try_acquire(self, lease: ClientIdLease, now: dt.datetime) -> bool:
-        """Store `lease` if its id is free or its lease expired before `now`; never replace a live one."""
+    def try_acquire(self, lease: ClientIdLease, now: dt.datetime, take_over: bool = True) -> bool:
+        """Store `lease` if its id is free, or (if `take_over`) its lease expired by `now`.
+
+        Never replaces a live lease. `take_over=False` skips the expiry check, which costs a
+        query on some servers, when the caller believes the id was simply free.
+        """
         ...
 
-    def active_ids(self, now: dt.datetime) -> set[int]:
-        """Ids whose lease has not expired at `now` (a hint for picking candidates)."""
+    def expiry_by_id(self) -> dict[int, dt.datetime]:
+        """Every stored id and when its lease expires (a hint for picking candidates)."""
         ...
 
     def extend(self, client_id: int, owner: LeaseOwner, heartbeat: dt.datetime, expires: dt.datetime) -> bool:
@@ -177,7 +181,8 @@ class brokerClientIdData:  # noqa: N801 - pysystemtrade's public name
 
     def get_list_of_clientids(self) -> list[int]:
         """Ids currently leased (not expired), sorted."""
-        return sorted(self.lease_table.active_ids(self.clock()))
+        now = self.clock()
+        return sorted(cid for cid, expires in self.lease_table.expiry_by_id().items() if expires > now)
 
     # --- leases ------------------------------------------------------------------------------
 
@@ -221,7 +226,9 @@ class brokerClientIdData:  # noqa: N801 - pysystemtrade's public name
         if not self.lease_table.replace_owned(int(clientid), current_owner(), quarantine):
             self.lease_table.try_acquire(quarantine, now)
         self._refused_ids.add(int(clientid))
-        self.log.warning("IB client ID %d refused by the gateway; held back for %.0f s", clientid, self.refused_hold_seconds)
+        self.log.warning(
+            "IB client ID %d refused by the gateway; held back for %.0f s", clientid, self.refused_hold_seconds
+        )
 
     def next_after_refused(self, refused_clientid: int) -> int:
         """Mark `refused_clientid` refused and lock another id: the retry path after error 326."""
@@ -237,7 +244,9 @@ class brokerClientIdData:  # noqa: N801 - pysystemtrade's public name
         finally:
             self.release_clientid(clientid)
 
-    def start_heartbeat(self, clientid: int, interval_seconds: float, on_lost: Callable[[int], None] | None = None) -> ClientIdHeartbeat:
+    def start_heartbeat(
+        self, clientid: int, interval_seconds: float, on_lost: Callable[[int], None] | None = None
+    ) -> ClientIdHeartbeat:
         """Renew the lease on `clientid` every `interval_seconds` in a daemon thread."""
         keeper = ClientIdHeartbeat(self, int(clientid), interval_seconds, on_lost)
         keeper.start()
@@ -245,7 +254,7 @@ class brokerClientIdData:  # noqa: N801 - pysystemtrade's public name
 
     # --- allocation ------------------------------------------------------------------------
 
-    def _try_lock(self, clientid: int) -> bool:
+    def _try_lock(self, clientid: int, take_over: bool = True) -> bool:
         now = self.clock()
         owner = current_owner()
         lease = ClientIdLease(
@@ -258,7 +267,7 @@ class brokerClientIdData:  # noqa: N801 - pysystemtrade's public name
             expires=now + dt.timedelta(seconds=self.lease_seconds),
             token=owner.token,
         )
-        locked = self.lease_table.try_acquire(lease, now)
+        locked = self.lease_table.try_acquire(lease, now, take_over)
         if locked:
             self.log.debug("Locked IB client ID %d", clientid)
         return locked
@@ -266,14 +275,18 @@ class brokerClientIdData:  # noqa: N801 - pysystemtrade's public name
     def _lock_lowest_free(self, start: int) -> int:
         attempts = 0
         while attempts < _MAX_ATTEMPTS:
-            busy = self.lease_table.active_ids(self.clock())
+            now = self.clock()
+            expiry = self.lease_table.expiry_by_id()
+            busy = {cid for cid, expires in expiry.items() if expires > now}
             candidate = start
             for _ in range(_REFRESH_AFTER_FAILURES):
                 while candidate in busy:
                     candidate += 1
                 if candidate > MAX_CLIENT_ID:
                     raise ClientIdError(f"no free client id between {start} and {MAX_CLIENT_ID}")
-                if self._try_lock(candidate):
+                # Absent from the snapshot means free: if the insert fails, another process has
+                # just taken it, so there is no expired lease to take over.
+                if self._try_lock(candidate, take_over=candidate in expiry):
                     return candidate
                 busy.add(candidate)  # another process won this one; the unique key said so
                 attempts += 1
@@ -283,7 +296,9 @@ class brokerClientIdData:  # noqa: N801 - pysystemtrade's public name
 class ClientIdHeartbeat:
     """Daemon thread renewing one lease; calls `on_lost(client_id)` once if the lease is lost."""
 
-    def __init__(self, data: brokerClientIdData, client_id: int, interval_seconds: float, on_lost: Callable[[int], None] | None) -> None:
+    def __init__(
+        self, data: brokerClientIdData, client_id: int, interval_seconds: float, on_lost: Callable[[int], None] | None
+    ) -> None:
         self.data = data
         self.client_id = client_id
         self.interval_seconds = interval_seconds

@@ -42,15 +42,16 @@ class SqliteLeaseTable:
         with sqlite_db.write_transaction() as conn:
             conn.execute(_SCHEMA)
 
-    def try_acquire(self, lease: ClientIdLease, now: dt.datetime) -> bool:
+    def try_acquire(self, lease: ClientIdLease, now: dt.datetime, take_over: bool = True) -> bool:
         with self.sqlite_db.write_transaction() as conn:
-            conn.execute(f"DELETE FROM {TABLE} WHERE client_id = ? AND expires <= ?", (lease.client_id, _ts(now)))
+            if take_over:  # inside the same write transaction as the insert, so atomic with it
+                conn.execute(f"DELETE FROM {TABLE} WHERE client_id = ? AND expires <= ?", (lease.client_id, _ts(now)))
             cursor = conn.execute(f"INSERT OR IGNORE INTO {TABLE} ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", _row(lease))
             return cursor.rowcount == 1
 
-    def active_ids(self, now: dt.datetime) -> set[int]:
-        rows = self.sqlite_db.query(f"SELECT client_id FROM {TABLE} WHERE expires > ?", (_ts(now),))
-        return {row[0] for row in rows}
+    def expiry_by_id(self) -> dict[int, dt.datetime]:
+        rows = self.sqlite_db.query(f"SELECT client_id, expires FROM {TABLE}")
+        return {row[0]: dt.datetime.fromtimestamp(row[1], UTC) for row in rows}
 
     def extend(self, client_id: int, owner: LeaseOwner, heartbeat: dt.datetime, expires: dt.datetime) -> bool:
         with self.sqlite_db.write_transaction() as conn:

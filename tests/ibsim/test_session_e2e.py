@@ -126,6 +126,11 @@ def test_client_whose_minimum_is_too_new_is_refused(sim):
     assert _closed(sock)
 
 
+def test_client_older_than_the_implemented_layouts_is_refused(sim):
+    sock = _handshake(sim.port, b"v100..165")
+    assert _closed(sock)
+
+
 @pytest.mark.parametrize(
     "payload",
     [
