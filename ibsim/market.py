@@ -9,8 +9,9 @@ produced without generating what precedes it, and every view is derived top-down
   Volume/count depend on time to expiry (front months trade most).
 * Minute level: each session's minute slots are a Brownian bridge from the session open to its
   close, with per-minute excursions, mapped monotonically onto [low, high] and rounded to the tick
-  grid, so the minutes' extremes are exactly the session's. Volumes and counts are split with exact
-  integer sums, and minute waps are blended so their volume-weighted mean is the session wap.
+  grid, so the minutes' extremes are exactly the session's. Trades, then volumes, are split with
+  exact integer sums (count <= volume, and a bar has volume iff it has trades), and minute waps are
+  blended inside their bars so their volume-weighted mean is the session wap.
 * Second level: the same construction inside each minute, conditioned on that minute's bar.
 * Coarser bars aggregate the finer base (seconds for sub-minute sizes, minutes otherwise, daily
   rows for weeks and months); a daily bar therefore equals the aggregate of any intraday bars of
@@ -21,7 +22,9 @@ no generator state is carried between calls. Prices are integers in ticks intern
 
 Conventions chosen here (IB leaves them open or the model needs one):
 * A minute slot is labelled by its clock minute; coarser intraday bars are aligned to the clock of
-  the exchange time zone and labelled by the bin start, even if trading starts later in the bin.
+  the exchange time zone, but never span two sessions: a session's first bar starts with its first
+  minute (4-hour bars of a 17:00 open: 17:00, 20:00, 00:00, ...). With use_rth only RTH minutes
+  count, so the first bar starts at the RTH open.
 * A daily bar belongs to a request window when its session *starts* inside the window; its `time`
   is midnight UTC of the trade date. Weeks (Monday-based) and months are labelled by their first
   trade date, and include every session of the period (up to the request end).
@@ -40,6 +43,7 @@ import datetime as dt
 import functools
 import hashlib
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -98,12 +102,14 @@ WHAT_TO_SHOW = ("TRADES", "MIDPOINT", "BID", "ASK", "BID_ASK", "ADJUSTED_LAST")
 _EPOCH = dt.date(1970, 1, 1)
 _PRODUCT_HALF_LIFE = 730.0  # days: keeps long histories near the product's base price
 _CONTRACT_HALF_LIFE = 30.0
-_CONTRACT_VOL_SHARE = 0.2  # idiosyncratic vol relative to the product's
+_CONTRACT_VOL_SHARE = 0.05  # idiosyncratic vol relative to the product's
 _MAX_CARRY = 0.03  # |annual basis| drawn per product
 _GAP = 0.2  # open gap in session sigmas
-_EXCURSION = 0.6  # high/low beyond open/close, in session sigmas
+_EXCURSION = 0.45  # high/low beyond open/close, in session sigmas
 _ETH_VOL = 0.45  # path volatility outside RTH relative to RTH
 _ETH_VOLUME = 0.1  # per-minute volume weight outside RTH relative to RTH
+_WIDTH = 1536  # minute rows are padded to a multiple of this (fixed, so rows never depend on batches)
+_BATCH = 64  # sessions generated together
 _CHUNK = 256  # OU series are built in chunks aligned to their origin (determinism)
 
 
@@ -130,10 +136,21 @@ def _mix(z: np.ndarray) -> np.ndarray:
 
 def _hash(key: int, a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
     """uint64 hash of (key, a, b), elementwise with broadcasting."""
-    a = np.asarray(a, dtype=np.int64).astype(np.uint64)
-    b = np.asarray(b, dtype=np.int64).astype(np.uint64)
+    a = np.atleast_1d(np.asarray(a, dtype=np.int64)).astype(np.uint64)
+    b = np.atleast_1d(np.asarray(b, dtype=np.int64)).astype(np.uint64)
     z = _mix(a * _G1 + np.uint64(key))
     return _mix(z + (b + np.uint64(1)) * _G2)
+
+
+_MASK64 = (1 << 64) - 1
+
+
+def _ihash(key: int, a: int, b: int) -> int:
+    """Scalar hash for hot paths (quote sizes); not the same stream as _hash."""
+    z = (key + a * 0x9E3779B97F4A7C15 + (b + 1) * 0xD1B54A32D192ED03) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
 
 
 def _uniforms(key: int, a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
@@ -141,12 +158,18 @@ def _uniforms(key: int, a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
     return ((_hash(key, a, b) >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
 
 
-def _normals(key: int, a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
-    """Standard normals (Box-Muller on the two 32-bit halves of one hash)."""
-    h = _hash(key, a, b)
+def _normals(key: int, a: np.ndarray, count: int) -> np.ndarray:
+    """`count` independent standard normals per element of a, shape (count, *a.shape).
+
+    Box-Muller on the two 32-bit halves of one hash gives two normals (cos and sin).
+    """
+    a = np.asarray(a)
+    pairs = (count + 1) // 2
+    h = _hash(key, a[None, ...], np.arange(pairs).reshape((pairs,) + (1,) * a.ndim))
     u1 = ((h >> np.uint64(32)).astype(np.float64) + 0.5) * 2.0**-32
-    u2 = ((h & _LO32).astype(np.float64) + 0.5) * 2.0**-32
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    angle = (2.0 * np.pi * 2.0**-32) * ((h & _LO32).astype(np.float64) + 0.5)
+    r = np.sqrt(-2.0 * np.log(u1))
+    return np.concatenate([r * np.cos(angle), r * np.sin(angle)])[:count]
 
 
 # ---------------------------------------------------------------- daily level
@@ -167,24 +190,27 @@ class _OUSeries:
 
     def at(self, days: np.ndarray) -> np.ndarray:
         idx = np.clip(days - self.origin, 0, None)
+        x = self.x  # one read: another thread may grow the series meanwhile
         need = int(idx.max()) + 1 if idx.size else 0
-        if need > self.x.size:
-            self._extend(need)
-        return self.x[idx]
+        if need > x.size:
+            x = self._extend(x, need)
+            if x.size > self.x.size:
+                self.x = x
+        return x[idx]
 
-    def _extend(self, need: int) -> None:
+    def _extend(self, x: np.ndarray, need: int) -> np.ndarray:
         k = np.arange(_CHUNK, dtype=np.float64)
         grow, shrink = self.phi**-k, self.phi**k
-        parts = [self.x]
-        prev = float(self.x[-1]) if self.x.size else 0.0
-        for first in range(self.x.size, need, _CHUNK):
+        parts = [x]
+        prev = float(x[-1]) if x.size else 0.0
+        for first in range(x.size, need, _CHUNK):
             days = self.origin + np.arange(first, first + _CHUNK)
-            e = _normals(self.key, days, 0) * self.sigma
+            e = _normals(self.key, days, 1)[0] * self.sigma
             # x[t] = phi x[t-1] + e[t], solved for the chunk in closed form
             y = shrink * np.cumsum(e * grow) + prev * self.phi * shrink
             parts.append(y)
             prev = float(y[-1])
-        self.x = np.concatenate(parts)
+        return np.concatenate(parts)
 
 
 @dataclass(frozen=True)
@@ -228,6 +254,28 @@ class _Sess:
         return self.segs[-1][1]
 
 
+def _slots(s: _Sess) -> tuple[np.ndarray, ...]:
+    """A session's minute slots: clock label, first second, seconds, RTH flag, volume profile,
+    variance time. A partial minute at a segment edge is its own slot."""
+    labels, starts, durs = [], [], []
+    for a, b in s.segs:
+        lab = np.arange(a - a % 60, b, 60, dtype=np.int64)
+        st = np.maximum(lab, a)
+        labels.append(lab)
+        starts.append(st)
+        durs.append(np.minimum(lab + 60, b) - st)
+    label, start, dur = (np.concatenate(x) for x in (labels, starts, durs))
+    rth = np.zeros(label.size, dtype=bool)
+    profile = np.full(label.size, _ETH_VOLUME)
+    for a, b in s.rth:
+        inside = (start >= a) & (start < b)
+        rth |= inside
+        u = (start[inside] - a) / max(b - a, 1)
+        profile[inside] = 1.0 + 1.5 * (2.0 * u - 1.0) ** 2  # busier at the open and close
+    tau = dur * np.where(rth, 1.0, _ETH_VOL**2)
+    return label, start, dur, rth, profile, tau
+
+
 def _epoch(t: dt.datetime) -> float:
     if t.tzinfo is None:
         raise ValueError(f"naive datetime {t!r}: timestamps must be timezone-aware")
@@ -257,7 +305,7 @@ class _Minutes:
     rth: np.ndarray  # bool
     o: np.ndarray  # int64 ticks
     h: np.ndarray
-    l: np.ndarray
+    l: np.ndarray  # noqa: E741 (OHLC)
     c: np.ndarray
     v: np.ndarray
     n: np.ndarray
@@ -269,6 +317,7 @@ class _Minutes:
     cumh: np.ndarray  # running session high
     cuml: np.ndarray
     open: int  # session open (ticks)
+    day: int  # trade date, days since 1970
 
 
 @dataclass
@@ -279,27 +328,28 @@ class _Seconds:
     dur: np.ndarray  # (P,)
     o: np.ndarray
     h: np.ndarray
-    l: np.ndarray
+    l: np.ndarray  # noqa: E741 (OHLC)
     c: np.ndarray
     v: np.ndarray
     n: np.ndarray
     w: np.ndarray
+    # single-slot rows only: python lists (close, cum volume, cum high, cum low, volume)
+    quick: tuple[list[int], ...] = ()
 
 
 def _split(total: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Split integer totals (P,) over rows of non-negative weights (P, K), sums exact."""
+    """Split integer totals (P,) over rows of non-negative weights (P, K), sums exact.
+
+    Cumulative rounding: each share is the floor or the ceiling of its exact quota.
+    """
     s = weights.sum(axis=1, keepdims=True)
     q = weights * (total[:, None] / np.where(s > 0, s, 1.0))
-    fl = np.floor(q)
-    rem = total - fl.sum(axis=1).astype(np.int64)
-    frac = np.where(weights > 0, q - fl, -1.0)
-    order = np.argsort(-frac, axis=1, kind="stable")
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(weights.shape[1])[None, :], axis=1)
-    return fl.astype(np.int64) + (rank < rem[:, None])
+    edges = np.rint(np.cumsum(q, axis=1))
+    edges[:, -1] = total
+    return np.diff(edges, axis=1, prepend=0.0).astype(np.int64)
 
 
-def _tilt(logw: np.ndarray, x: np.ndarray, iters: int = 12) -> np.ndarray:
+def _tilt(logw: np.ndarray, x: np.ndarray, iters: int = 8) -> np.ndarray:
     """Probabilities p ~ exp(logw + theta x) per row with sum(p x) ~ 0 (Newton on theta)."""
     theta = np.zeros((x.shape[0], 1))
     for _ in range(iters):
@@ -316,6 +366,80 @@ def _tilt(logw: np.ndarray, x: np.ndarray, iters: int = 12) -> np.ndarray:
     return p / p.sum(axis=1, keepdims=True)
 
 
+def _feasible(
+    cv: np.ndarray, ch: np.ndarray, cl: np.ndarray, mask: np.ndarray, v: np.ndarray, w: np.ndarray
+) -> np.ndarray:
+    """Rebalance child volumes so each parent wap can be met by child waps inside their bars.
+
+    w is reachable iff sum(v l) <= v_parent w <= sum(v h). Where integer rounding (small volumes)
+    or a path that spends little time near the parent's extreme breaks that, volume moves to the
+    child holding the parent's high (or low), taken first from the children furthest from it, just
+    enough to make w reachable. All volume on that child always suffices, since l <= w <= h.
+    """
+    target = v * w
+    vf = cv.astype(np.float64)
+    high_sum, low_sum = (vf * ch).sum(axis=1), (vf * cl).sum(axis=1)
+    tol = 1e-9 * np.maximum(np.abs(target), 1.0)
+    up = (v > 0) & (high_sum < target - tol)
+    down = (v > 0) & (low_sum > target + tol)
+    rows = np.flatnonzero(up | down)
+    if not rows.size:
+        return cv
+    up = up[rows]
+    sub = cv[rows].copy()
+    # "up" rows need more volume high, "down" rows more volume low: one score for both
+    score = np.where(mask[rows], np.where(up[:, None], ch[rows], -cl[rows]), -np.inf)
+    # the receiver is a child whose bar contains w (children's bars chain, so one does)
+    wr = w[rows][:, None]
+    contains = mask[rows] & (cl[rows] <= wr + 1e-9) & (ch[rows] >= wr - 1e-9)
+    busy = contains & (sub > 0)  # prefer a child that already trades (keeps counts >= 1)
+    best = np.argmax(score, axis=1)
+    best = np.where(contains.any(axis=1), np.argmax(np.where(contains, score, -np.inf), axis=1), best)
+    best = np.where(busy.any(axis=1), np.argmax(np.where(busy, score, -np.inf), axis=1), best)
+    k = np.arange(rows.size)
+    need = np.where(up, target[rows] - high_sum[rows], low_sum[rows] - target[rows])[:, None]
+    gain = np.where(sub > 0, score[k, best][:, None] - score, 0.0)
+    order = np.argsort(-gain, axis=1, kind="stable")
+    g = np.take_along_axis(gain, order, axis=1)
+    vol = np.take_along_axis(sub, order, axis=1)
+    cum = np.cumsum(g * vol, axis=1)
+    before = cum - g * vol
+    partial = np.ceil((need - before) / np.where(g > 0, g, 1.0))
+    take = np.where(cum <= need, vol, np.where((before < need) & (g > 0), partial, 0))
+    take = np.minimum(take, vol).astype(np.int64)
+    # a receiver that did not trade yet needs a trade: free one by draining touched donors fully
+    fresh = sub[k, best] == 0
+    take[fresh] = np.where(take[fresh] > 0, vol[fresh], 0)
+    moved = np.empty_like(take)
+    np.put_along_axis(moved, order, take, axis=1)
+    sub -= moved
+    sub[k, best] += moved.sum(axis=1)
+    # rare leftovers (moving volume overshot the other bound): everything on the receiver
+    sf = sub.astype(np.float64)
+    hs, ls = (sf * ch[rows]).sum(axis=1), (sf * cl[rows]).sum(axis=1)
+    still = (hs < target[rows] - tol[rows]) | (ls > target[rows] + tol[rows])
+    if still.any():
+        sub[still] = 0
+        sub[k[still], best[still]] = v[rows][still]
+    out = cv.copy()
+    out[rows] = sub
+    return out
+
+
+def _counts(n: np.ndarray, cv: np.ndarray) -> np.ndarray:
+    """Split trade counts n (P,) over child volumes cv: count <= volume, and at least one trade
+    wherever volume traded when n allows it."""
+    traded = cv > 0
+    busy = traded.sum(axis=1)
+    spare = n - busy
+    ok = spare >= 0
+    out = np.empty_like(cv)
+    out[ok] = traded[ok] + _split(spare[ok], (cv[ok] - 1) * traded[ok])
+    if not ok.all():  # more traded children than trades: proportional, some get none
+        out[~ok] = _split(n[~ok], cv[~ok].astype(np.float64))
+    return out
+
+
 def _fill(
     parent: dict[str, np.ndarray],
     tau: np.ndarray,
@@ -329,7 +453,7 @@ def _fill(
     parent: o, h, l, c (ticks), v, n (int), w (float ticks), sigma (path scale, ticks).
     tau: variance time per child (0 where masked); z: (4, P, K) normals; profile: volume weights.
     """
-    o, h, l, c = (parent[k][:, None].astype(np.float64) for k in ("o", "h", "l", "c"))
+    o, h, l, c = (parent[k][:, None].astype(np.float64) for k in ("o", "h", "l", "c"))  # noqa: E741
     tau = np.where(mask, tau, 0.0)
     ctau = np.cumsum(tau, axis=1)
     total = ctau[:, -1:]
@@ -350,9 +474,7 @@ def _fill(
 
     def fit(x: np.ndarray) -> np.ndarray:
         # monotone piecewise-linear: identity on [lo, hi], stretched onto [l, lo] and [hi, h]
-        y = np.where(
-            x > hi, hi + (x - hi) * ku, np.where(x < lo, lo - (lo - x) * kd, x)
-        )
+        y = np.where(x > hi, hi + (x - hi) * ku, np.where(x < lo, lo - (lo - x) * kd, x))
         return np.where(mask, np.rint(y), c)
 
     co, ch, cl, cc = fit(r_beg), fit(raw_h), fit(raw_l), fit(r_end)
@@ -366,8 +488,10 @@ def _fill(
     )
     x = (typical - w[:, None]) / (h - l + 1.0)
     p = _tilt(logw, x)
-    cv = _split(v, p)
-    cn = _split(n, cv.astype(np.float64))
+    # trades first, then the volume beyond one contract per trade where trades happened
+    trades = _split(n, p)
+    cv = _feasible(trades + _split(v - n, p * (trades > 0)), ch, cl, mask, v, w)
+    cn = _counts(n, cv)
     # waps: blend towards the children's highs or lows so the parent wap is met exactly
     vf = cv.astype(np.float64)
     vt = np.where(v > 0, v, 1).astype(np.float64)[:, None]
@@ -400,7 +524,7 @@ class _Base:
     time: np.ndarray
     o: np.ndarray
     h: np.ndarray
-    l: np.ndarray
+    l: np.ndarray  # noqa: E741 (OHLC)
     c: np.ndarray
     v: np.ndarray
     n: np.ndarray
@@ -414,12 +538,7 @@ class _Base:
         if not parts:
             f, i = np.empty(0), np.empty(0, dtype=np.int64)
             return cls(i, f, f, f, f, i, i, f, f, i, i)
-        return cls(
-            *(
-                np.concatenate([getattr(p, k) for p in parts])
-                for k in cls.__dataclass_fields__
-            )
-        )
+        return cls(*(np.concatenate([getattr(p, k) for p in parts]) for k in cls.__dataclass_fields__))
 
     def take(self, idx: np.ndarray) -> _Base:
         return _Base(*(getattr(self, k)[idx] for k in self.__dataclass_fields__))
@@ -508,17 +627,20 @@ class _LRU(OrderedDict):
     def __init__(self, size: int) -> None:
         super().__init__()
         self.size = size
+        self.lock = threading.Lock()  # the server may call from several threads
 
     def lookup(self, key):
-        value = super().get(key)
-        if value is not None:
-            self.move_to_end(key)
-        return value
+        with self.lock:
+            value = super().get(key)
+            if value is not None:
+                self.move_to_end(key)
+            return value
 
     def put(self, key, value) -> None:
-        self[key] = value
-        if len(self) > self.size:
-            self.popitem(last=False)
+        with self.lock:
+            self[key] = value
+            if len(self) > self.size:
+                self.popitem(last=False)
 
 
 @dataclass
@@ -538,12 +660,12 @@ class MarketModel:
     """Deterministic prices, bars and quotes for simulated instruments.
 
     sessions_fn(instrument, start_utc, end_utc) returns every Session whose segments intersect
-    [start, end), in order, holidays removed, ending at the instrument's expiry.
+    [start, end), in order, holidays removed, ending at the instrument's expiry. Sessions before the
+    instrument's first_trade_date are ignored and segments are cut at expiry_utc here as well.
+    cache_sessions bounds the per-session minute paths kept (about 180 kB each).
     """
 
-    def __init__(
-        self, sessions_fn: SessionsFn, seed: int = 0, cache_sessions: int = 1024
-    ) -> None:
+    def __init__(self, sessions_fn: SessionsFn, seed: int = 0, cache_sessions: int = 256) -> None:
         self.sessions_fn = sessions_fn
         self.seed = seed
         self._minute_cache = _LRU(cache_sessions)
@@ -552,6 +674,9 @@ class MarketModel:
         self._contracts: dict[int, _OUSeries] = {}
         self._windows: dict[int, _Window] = {}
         self._zones: dict[str, ZoneInfo] = {}
+        self._qkeys: dict[int, int] = {}
+        self._closes = _LRU(65536)
+        self._day_cache = _LRU(16384)  # aggregated daily rows of finished sessions (tiny)
 
     # ------------------------------------------------------------ public API
 
@@ -565,7 +690,9 @@ class MarketModel:
         use_rth: bool = False,
     ) -> Bars:
         """Bars starting in [start_utc, end_utc); the bar in progress at end_utc is truncated there."""
-        size = BAR_SIZES[_BAR_ALIASES.get(bar_size, bar_size)]
+        size = BAR_SIZES.get(_BAR_ALIASES.get(bar_size, bar_size))
+        if size is None:
+            raise ValueError(f"unsupported bar size {bar_size!r}")
         what = what_to_show.upper()
         if what not in WHAT_TO_SHOW:
             raise ValueError(f"unsupported whatToShow {what_to_show!r}")
@@ -575,9 +702,8 @@ class MarketModel:
             return Bars.empty()
         if size < DAY:
             sessions = self._sessions(instrument, t0, t1)
-            base = self._intraday(instrument, sessions, t0, t1, size, use_rth)
+            base, bins = self._intraday(instrument, sessions, t0, t1, size, use_rth)
             rows, averaged = _quote_side(base, what)
-            bins = self._bins(instrument, rows.time, size)
             keep = bins >= t0
             out = _aggregate(rows.take(keep), bins[keep], averaged)
             return self._to_bars(instrument, out, what, None)
@@ -591,24 +717,16 @@ class MarketModel:
         if size == DAY:
             return self._to_bars(instrument, daily, what, dates)
         if size == WEEK:
-            group = np.array(
-                [d.toordinal() - d.weekday() for d in dates], dtype=np.int64
-            )
+            group = np.array([d.toordinal() - d.weekday() for d in dates], dtype=np.int64)
         else:
             group = np.array([d.year * 12 + d.month for d in dates], dtype=np.int64)
         # a period is reported when one of its sessions starts in the window, with all its sessions
         keep = np.isin(group, group[(starts >= t0) & (starts < t1)])
         daily, group, days = daily.take(keep), group[keep], days[keep]
         out = _aggregate(daily, group, averaged=(what == "BID_ASK"))
-        first = (
-            days[np.flatnonzero(np.r_[True, group[1:] != group[:-1]])]
-            if days.size
-            else days
-        )
+        first = days[np.flatnonzero(np.r_[True, group[1:] != group[:-1]])] if days.size else days
         out.time = first * DAY
-        return self._to_bars(
-            instrument, out, what, [_EPOCH + dt.timedelta(int(d)) for d in first]
-        )
+        return self._to_bars(instrument, out, what, [_EPOCH + dt.timedelta(int(d)) for d in first])
 
     def quote(self, instrument: Instrument, at_utc: dt.datetime) -> Quote:
         """Top of book and session statistics at `at_utc` (derived from the one-second path)."""
@@ -618,29 +736,24 @@ class MarketModel:
         if loc is None:
             return Quote(at_utc, nan, nan, 0, 0, nan, 0, 0, nan, nan, nan, nan, False)
         _, prev, mins, j, k, live = loc
-        sec = self._second_row(instrument, mins, j)
+        c, cumv, cumh, cuml, v = self._second_row(instrument, mins, j).quick
         px = self._price
-        last = int(sec.c[0, k])
-        vol = int(mins.cumv[j] - mins.v[j] + sec.v[0, : k + 1].sum())
-        high = max(int(mins.cumh[j - 1]) if j else last, int(sec.h[0, : k + 1].max()))
-        low = min(int(mins.cuml[j - 1]) if j else last, int(sec.l[0, : k + 1].min()))
-        second = int(sec.start[0]) + k
-        sizes = _hash(
-            self._qkey(instrument), np.array([second, second]), np.array([0, 1])
-        )
-        bid_size, ask_size = (5 + (sizes % np.uint64(56))).tolist()
-        last_size = int(sec.v[0, k]) or 1 + int(sizes[0] % np.uint64(5))
-        close = (
-            px(instrument, int(self._daily(instrument, np.array([prev.day])).close[0]))
-            if prev
-            else nan
-        )
+        last = c[k]
+        vol = int(mins.cumv[j] - mins.v[j]) + cumv[k]
+        high = max(int(mins.cumh[j - 1]), cumh[k]) if j else cumh[k]
+        low = min(int(mins.cuml[j - 1]), cuml[k]) if j else cuml[k]
+        second = int(mins.start[j]) + k
+        qkey = self._qkey(instrument)
+        bid_size = 5 + _ihash(qkey, second, 0) % 56
+        ask_size = 5 + _ihash(qkey, second, 1) % 56
+        last_size = v[k] or 1 + _ihash(qkey, second, 2) % 5
+        close = px(instrument, self._close_ticks(instrument, prev.day)) if prev else nan
         return Quote(
             time=at_utc,
             bid=px(instrument, last - int(mins.db[j])),
             ask=px(instrument, last + int(mins.da[j])),
-            bid_size=int(bid_size),
-            ask_size=int(ask_size),
+            bid_size=bid_size,
+            ask_size=ask_size,
             last=px(instrument, last),
             last_size=last_size,
             volume=vol,
@@ -657,13 +770,9 @@ class MarketModel:
         if loc is None:
             return math.nan
         _, _, mins, j, k, _ = loc
-        return self._price(
-            instrument, int(self._second_row(instrument, mins, j).c[0, k])
-        )
+        return self._price(instrument, self._second_row(instrument, mins, j).quick[0][k])
 
-    def path_between(
-        self, instrument: Instrument, start_utc: dt.datetime, end_utc: dt.datetime
-    ) -> tuple[float, float]:
+    def path_between(self, instrument: Instrument, start_utc: dt.datetime, end_utc: dt.datetime) -> tuple[float, float]:
         """(low, high) of the traded path over [start, end); (nan, nan) if nothing traded."""
         t0, t1 = _epoch(start_utc), _epoch(end_utc)
         if t1 <= t0:
@@ -704,30 +813,20 @@ class MarketModel:
         use_rth: bool = False,
     ) -> dt.datetime:
         """Start of the instrument's first bar (first session on or after listing)."""
-        first = dt.datetime.combine(
-            instrument.first_trade_date, dt.time(), UTC
-        ).timestamp()
+        first = dt.datetime.combine(instrument.first_trade_date, dt.time(), UTC).timestamp()
         for span in (20, 400, 40000):
             for s in self._sessions(instrument, first - 2 * DAY, first + span * DAY):
                 if use_rth and not s.rth:
                     continue
-                return dt.datetime.fromtimestamp(
-                    s.rth[0][0] if use_rth else s.start, UTC
-                )
-        raise ValueError(
-            f"{instrument.local_symbol}: no sessions after its first trade date"
-        )
+                return dt.datetime.fromtimestamp(s.rth[0][0] if use_rth else s.start, UTC)
+        raise ValueError(f"{instrument.local_symbol}: no sessions after its first trade date")
 
-    def session_close(
-        self, instrument: Instrument, trade_date: dt.date
-    ) -> float | None:
+    def session_close(self, instrument: Instrument, trade_date: dt.date) -> float | None:
         """Close of the session of `trade_date`, or None if the contract did not trade that day."""
         mid = dt.datetime.combine(trade_date, dt.time(), UTC).timestamp()
         for s in self._sessions(instrument, mid - 3 * DAY, mid + 3 * DAY):
             if s.trade_date == trade_date:
-                return self._price(
-                    instrument, int(self._daily(instrument, np.array([s.day])).close[0])
-                )
+                return self._price(instrument, int(self._daily(instrument, np.array([s.day])).close[0]))
         return None
 
     # ------------------------------------------------------------ sessions
@@ -786,33 +885,39 @@ class MarketModel:
     # ------------------------------------------------------------ daily level
 
     def _product(self, p: Product) -> tuple[_ProductParams, _OUSeries]:
+        """Per-product parameters and the common walk (in units of the product's daily vol)."""
         ident = (p.symbol, p.sec_type, p.exchange, p.currency, p.trading_class)
         got = self._products.get(ident)
         if got is None:
+            # products on one underlying (ES and MES) share their walk and carry
+            walk = ("under", p.under_con_id) if p.under_con_id > 0 else ident
+            walk_key = _key(self.seed, "walk", walk)
             key = _key(self.seed, "product", ident)
-            u = _uniforms(key, np.arange(3), 1)
+            u = _uniforms(key, np.arange(2), 1)
             params = _ProductParams(
                 key=key,
-                carry=float(_MAX_CARRY * (2 * u[0] - 1)),
-                volume=float(150_000 * math.exp(-1.5 + 2.5 * u[1])),
-                trade_size=float(1.2 + 3 * u[2]),
+                carry=float(_MAX_CARRY * (2 * _uniforms(walk_key, np.arange(1), 1)[0] - 1)),
+                volume=float(150_000 * math.exp(-1.5 + 2.5 * u[0])),
+                trade_size=float(1.2 + 3 * u[1]),
             )
-            sigma = p.annual_vol / math.sqrt(365.25)
-            got = params, _OUSeries(key, sigma, _PRODUCT_HALF_LIFE, 0)
+            got = params, _OUSeries(walk_key, 1.0 / math.sqrt(365.25), _PRODUCT_HALF_LIFE, 0)
             self._products[ident] = got
         return got
 
     def _contract(self, inst: Instrument) -> _OUSeries:
+        """The contract's own small walk (unit daily vol), shared by same-month contracts of
+        products on one underlying so that e.g. MESH5 tracks ESH5."""
         series = self._contracts.get(inst.con_id)
         if series is None:
-            sigma = _CONTRACT_VOL_SHARE * inst.product.annual_vol / math.sqrt(365.25)
-            origin = (inst.first_trade_date - _EPOCH).days - 90
-            series = _OUSeries(
-                _key(self.seed, "contract", inst.con_id),
-                sigma,
-                _CONTRACT_HALF_LIFE,
-                origin,
-            )
+            p = inst.product
+            if inst.contract_month and p.under_con_id > 0:
+                ident: tuple = ("under", p.under_con_id, inst.contract_month)
+                origin = (dt.date(int(inst.contract_month[:4]) - 11, 1, 1) - _EPOCH).days
+            else:
+                ident = ("con", inst.con_id)
+                origin = (inst.first_trade_date - _EPOCH).days - 90
+            key = _key(self.seed, "contract", ident)
+            series = _OUSeries(key, 1.0 / math.sqrt(365.25), _CONTRACT_HALF_LIFE, origin)
             self._contracts[inst.con_id] = series
         return series
 
@@ -821,9 +926,9 @@ class MarketModel:
         prod = inst.product
         params, common = self._product(prod)
         both = np.concatenate([days, days - 1])
-        logp = (
-            math.log(prod.base_price) + common.at(both) + self._contract(inst).at(both)
-        )
+        vol = prod.annual_vol
+        own = self._contract(inst).at(both)
+        logp = math.log(prod.base_price) + vol * (common.at(both) + _CONTRACT_VOL_SHARE * own)
         if inst.last_trade_date is not None:
             expiry = (inst.last_trade_date - _EPOCH).days
             to_expiry = np.maximum(expiry - both, 0)
@@ -831,28 +936,22 @@ class MarketModel:
         ticks = np.exp(logp) / prod.min_tick
         now, before = ticks[: days.size], ticks[days.size :]
         key = _key(self.seed, "session", inst.con_id)
-        z = _normals(key, days[None, :], np.arange(5)[:, None])
+        z = _normals(key, days, 5)
         sd = prod.annual_vol / math.sqrt(252.0)
         sigma = sd * now
         close = np.maximum(np.rint(now), 1)
         open_ = np.maximum(np.rint(before * np.exp(_GAP * sd * z[0])), 1)
         high = np.maximum(open_, close) + np.rint(np.abs(z[1]) * _EXCURSION * sigma)
-        low = np.maximum(
-            np.minimum(open_, close) - np.rint(np.abs(z[2]) * _EXCURSION * sigma), 1
-        )
+        low = np.maximum(np.minimum(open_, close) - np.rint(np.abs(z[2]) * _EXCURSION * sigma), 1)
         if inst.last_trade_date is not None:
             left = ((inst.last_trade_date - _EPOCH).days - days).astype(np.float64)
             # front months trade most; activity fades approaching expiry after the roll
-            life = np.exp(-np.maximum(left - 20.0, 0.0) / 40.0) * (
-                0.05 + 0.95 * np.clip((left - 2.0) / 12.0, 0, 1)
-            )
+            life = np.exp(-np.maximum(left - 20.0, 0.0) / 40.0) * (0.05 + 0.95 * np.clip((left - 2.0) / 12.0, 0, 1))
         else:
             life = np.ones(days.size)
         volume = np.rint(params.volume * life * np.exp(0.35 * z[3])).astype(np.int64)
         size = params.trade_size * np.exp(0.2 * z[4])
-        count = np.where(
-            volume > 0, np.clip(np.rint(volume / size), 1, volume), 0
-        ).astype(np.int64)
+        count = np.where(volume > 0, np.clip(np.rint(volume / size), 1, volume), 0).astype(np.int64)
         wap = np.where(volume > 0, (open_ + high + low + close) / 4.0, close)
         i64 = np.int64
         return _Daily(
@@ -872,89 +971,82 @@ class MarketModel:
         keys = [(inst.con_id, s.day, s.segs, s.rth) for s in sessions]
         out = [self._minute_cache.lookup(k) for k in keys]
         missing = [i for i, m in enumerate(out) if m is None]
-        if missing:
-            daily = self._daily(
-                inst, np.array([sessions[i].day for i in missing], dtype=np.int64)
-            )
-            for row, i in enumerate(missing):
-                out[i] = self._make_minutes(inst, sessions[i], daily, row)
-                self._minute_cache.put(keys[i], out[i])
+        # batches of sessions padded to one fixed width: row results never depend on the batch
+        slots = {i: _slots(sessions[i]) for i in missing}
+        groups: dict[int, list[int]] = {}
+        for i in missing:
+            width = max(_WIDTH, -(-slots[i][0].size // _WIDTH) * _WIDTH)
+            groups.setdefault(width, []).append(i)
+        for width, members in groups.items():
+            for first in range(0, len(members), _BATCH):
+                batch = members[first : first + _BATCH]
+                made = self._make_minutes(inst, [sessions[i] for i in batch], [slots[i] for i in batch], width)
+                for i, m in zip(batch, made, strict=True):
+                    out[i] = m
+                    self._minute_cache.put(keys[i], m)
         return out
 
     def _make_minutes(
-        self, inst: Instrument, s: _Sess, daily: _Daily, row: int
-    ) -> _Minutes:
-        labels, starts, durs = [], [], []
-        for a, b in s.segs:
-            lab = np.arange(a - a % 60, b, 60, dtype=np.int64)
-            st = np.maximum(lab, a)
-            du = np.minimum(lab + 60, b) - st
-            labels.append(lab)
-            starts.append(st)
-            durs.append(du)
-        label, start, dur = (np.concatenate(x) for x in (labels, starts, durs))
-        rth = np.zeros(label.size, dtype=bool)
-        profile = np.full(label.size, _ETH_VOLUME)
-        for a, b in s.rth:
-            inside = (start >= a) & (start < b)
-            rth |= inside
-            u = (start[inside] - a) / max(b - a, 1)
-            profile[inside] = (
-                1.0 + 1.5 * (2.0 * u - 1.0) ** 2
-            )  # busier at the open and close
-        tau = dur * np.where(rth, 1.0, _ETH_VOL**2)
-        key = _key(self.seed, "minute", inst.con_id)
-        z = _normals(key, start[None, None, :], np.arange(4)[:, None, None])
+        self, inst: Instrument, sessions: list[_Sess], slots: list[tuple[np.ndarray, ...]], width: int
+    ) -> list[_Minutes]:
+        """Minute slots of several sessions at once (rows padded to `width`)."""
+        rows = len(sessions)
+        daily = self._daily(inst, np.array([s.day for s in sessions], dtype=np.int64))
+        start = np.zeros((rows, width), dtype=np.int64)
+        tau = np.zeros((rows, width))
+        profile = np.zeros((rows, width))
+        sizes = [sl[0].size for sl in slots]
+        mask = np.arange(width)[None, :] < np.array(sizes)[:, None]
+        for r, (_, st, du, _, prof, ta) in enumerate(slots):
+            start[r, : st.size] = st
+            tau[r, : st.size] = ta
+            profile[r, : st.size] = prof * du / 60.0
         parent = {
-            "o": daily.open[row : row + 1],
-            "h": daily.high[row : row + 1],
-            "l": daily.low[row : row + 1],
-            "c": daily.close[row : row + 1],
-            "v": daily.volume[row : row + 1],
-            "n": daily.count[row : row + 1],
-            "w": daily.wap[row : row + 1],
-            "sigma": 0.8 * daily.sigma[row : row + 1],
+            "o": daily.open,
+            "h": daily.high,
+            "l": daily.low,
+            "c": daily.close,
+            "v": daily.volume,
+            "n": daily.count,
+            "w": daily.wap,
+            "sigma": 0.8 * daily.sigma,
         }
-        f = _fill(
-            parent,
-            tau[None, :],
-            np.ones((1, label.size), dtype=bool),
-            z,
-            (profile * dur / 60.0)[None, :],
-            0.6,
-        )
-        o, h, l, c = (f[k][0].astype(np.int64) for k in ("o", "h", "l", "c"))
-        v, n = f["v"][0], f["n"][0]
-        # spread: mostly one tick in RTH, wider and more variable outside
-        u = _uniforms(
-            _key(self.seed, "spread", inst.con_id),
-            start[None, :],
-            np.arange(2)[:, None],
-        )
-        spread = np.where(
-            rth, 1 + (u[0] > 0.85), 1 + (u[0] > 0.5) + (u[0] > 0.85)
-        ).astype(np.int64)
-        db = spread // 2 + ((spread % 2 == 1) & (u[1] < 0.5))
-        return _Minutes(
-            label=label,
-            start=start,
-            dur=dur,
-            rth=rth,
-            o=o,
-            h=h,
-            l=l,
-            c=c,
-            v=v,
-            n=n,
-            w=f["w"][0],
-            sig=f["scale"][0, 0] * np.sqrt(tau),
-            db=db,
-            da=spread - db,
-            cumv=np.cumsum(v),
-            cumh=np.maximum.accumulate(h),
-            cuml=np.minimum.accumulate(l),
-            open=int(daily.open[row]),
-        )
+        z = _normals(_key(self.seed, "minute", inst.con_id), start, 4)
+        f = _fill(parent, tau, mask, z, profile, 0.6)
+        u = _uniforms(_key(self.seed, "spread", inst.con_id), start[None, :, :], np.arange(2)[:, None, None])
+        out = []
+        for r, (label, st, du, rth, _, ta) in enumerate(slots):
+            n = st.size
+            o, h, l, c = (f[k][r, :n].astype(np.int64) for k in ("o", "h", "l", "c"))  # noqa: E741
+            v = f["v"][r, :n]
+            # spread: mostly one tick in RTH, wider and more variable outside
+            u0, u1 = u[0, r, :n], u[1, r, :n]
+            spread = np.where(rth, 1 + (u0 > 0.85), 1 + (u0 > 0.5) + (u0 > 0.85)).astype(np.int64)
+            db = spread // 2 + ((spread % 2 == 1) & (u1 < 0.5))
+            out.append(
+                _Minutes(
+                    label=label,
+                    start=st,
+                    dur=du,
+                    rth=rth,
+                    o=o,
+                    h=h,
+                    l=l,
+                    c=c,
+                    v=v,
+                    n=f["n"][r, :n],
+                    w=f["w"][r, :n],
+                    sig=f["scale"][r, 0] * np.sqrt(ta),
+                    db=db,
+                    da=spread - db,
+                    cumv=np.cumsum(v),
+                    cumh=np.maximum.accumulate(h),
+                    cuml=np.minimum.accumulate(l),
+                    open=int(daily.open[r]),
+                    day=sessions[r].day,
+                )
+            )
+        return out
 
     # ------------------------------------------------------------ second level
 
@@ -964,11 +1056,7 @@ class MarketModel:
         cols = np.arange(60)
         mask = cols[None, :] < dur[:, None]
         secs = start[:, None] + cols[None, :]
-        z = _normals(
-            _key(self.seed, "second", inst.con_id),
-            secs[None, :, :],
-            np.arange(4)[:, None, None],
-        )
+        z = _normals(_key(self.seed, "second", inst.con_id), secs, 4)
         parent = {
             "o": m.o[idx],
             "h": m.h[idx],
@@ -995,6 +1083,15 @@ class MarketModel:
         sec = self._second_cache.lookup(key)
         if sec is None:
             sec = self._seconds(inst, m, np.array([j]))
+            d = int(m.dur[j])
+            v, h, lo = sec.v[0, :d], sec.h[0, :d], sec.l[0, :d]
+            sec.quick = (
+                sec.c[0, :d].tolist(),
+                np.cumsum(v).tolist(),
+                np.maximum.accumulate(h).tolist(),
+                np.minimum.accumulate(lo).tolist(),
+                v.tolist(),
+            )
             self._second_cache.put(key, sec)
         return sec
 
@@ -1008,9 +1105,15 @@ class MarketModel:
         t1: float,
         size: int,
         use_rth: bool,
-    ) -> _Base:
-        """Base rows (seconds if size < 60 else minute slots) overlapping [t0, t1), cut at t1."""
+    ) -> tuple[_Base, np.ndarray]:
+        """Base rows (seconds if size < 60 else minute slots) overlapping [t0, t1), cut at t1,
+        and the start of the bar of `size` each row belongs to.
+
+        Bars never span two sessions: a session's first bar starts at its first base row even
+        if the clock bin began earlier (e.g. the 16:00 4-hour bin of a 17:00 open -> 17:00).
+        """
         parts: list[_Base] = []
+        bins: list[np.ndarray] = []
         for m in self._minutes(inst, sessions):
             ends = m.start + m.dur
             sel = (m.start < t1) & (ends > t0)
@@ -1020,16 +1123,24 @@ class MarketModel:
             if not idx.size:
                 continue
             if size < 60:
-                parts.append(self._second_base(inst, m, idx, t1))
+                rows = self._second_base(inst, m, idx, t1)
+            else:
+                full = idx[ends[idx] <= t1]
+                rows = self._minute_base(m, full)
+                if full.size < idx.size:  # the minute in progress at t1, from its seconds
+                    part = self._second_base(inst, m, idx[-1:], t1)
+                    if len(part):
+                        rows = _Base.concat([rows, _aggregate(part, np.full(len(part), m.label[idx[-1]]))])
+            parts.append(rows)
+            if size >= DAY:  # one bar per session
+                bins.append(np.full(len(rows), m.day * DAY, dtype=np.int64))
                 continue
-            full = idx[ends[idx] <= t1]
-            parts.append(self._minute_base(m, full))
-            if full.size < idx.size:  # the minute in progress at t1, from its seconds
-                part = self._second_base(inst, m, idx[-1:], t1)
-                if len(part):
-                    row = _aggregate(part, np.full(len(part), m.label[idx[-1]]))
-                    parts.append(row)
-        return _Base.concat(parts)
+            first = int(np.argmax(m.rth)) if use_rth else 0
+            opening = m.start[first] if size < 60 else m.label[first]
+            bins.append(np.maximum(self._bins(inst, rows.time, size), opening))
+        if not parts:
+            return _Base.concat([]), np.empty(0, dtype=np.int64)
+        return _Base.concat(parts), np.concatenate(bins)
 
     @staticmethod
     def _minute_base(m: _Minutes, idx: np.ndarray) -> _Base:
@@ -1048,9 +1159,7 @@ class MarketModel:
             m.da[idx],
         )
 
-    def _second_base(
-        self, inst: Instrument, m: _Minutes, idx: np.ndarray, t1: float
-    ) -> _Base:
+    def _second_base(self, inst: Instrument, m: _Minutes, idx: np.ndarray, t1: float) -> _Base:
         if idx.size == 1:
             sec = self._second_row(inst, m, int(idx[0]))
         else:
@@ -1090,49 +1199,52 @@ class MarketModel:
             empty = np.empty(0, dtype=np.int64)
             return _Base.concat([]), empty, empty
         days = np.array([s.day for s in sessions], dtype=np.int64)
-        direct = np.array(
-            [what == "TRADES" and not use_rth and s.end <= t1 for s in sessions]
-        )
-        rows: list[_Base | None] = [None] * len(sessions)
-        if direct.any():
+        direct = np.array([what == "TRADES" and not use_rth and s.end <= t1 for s in sessions])
+        parts: list[_Base] = []
+        if direct.any():  # complete sessions: straight from the session level
             d = self._daily(inst, days[direct])
             f = np.float64
             i = np.zeros(d.close.size, dtype=np.int64)
-            span = np.array(
-                [
-                    sum(b - a for a, b in s.segs)
-                    for s, ok in zip(sessions, direct)
-                    if ok
-                ],
-                dtype=f,
+            span = np.array([sum(b - a for a, b in s.segs) for s, ok in zip(sessions, direct, strict=True) if ok])
+            parts.append(
+                _Base(
+                    days[direct] * DAY,
+                    d.open.astype(f),
+                    d.high.astype(f),
+                    d.low.astype(f),
+                    d.close.astype(f),
+                    d.volume,
+                    d.count,
+                    d.wap,
+                    span.astype(f),
+                    i,
+                    i,
+                )
             )
-            block = _Base(
-                days[direct] * DAY,
-                d.open.astype(f),
-                d.high.astype(f),
-                d.low.astype(f),
-                d.close.astype(f),
-                d.volume,
-                d.count,
-                d.wap,
-                span,
-                i,
-                i,
-            )
-            for r, pos in enumerate(np.flatnonzero(direct)):
-                rows[pos] = block.take(np.array([r]))
-        others = [s for s, ok in zip(sessions, direct) if not ok]
-        for s, pos in zip(others, np.flatnonzero(~direct)):
-            base = self._intraday(inst, [s], s.start, t1, 60, use_rth)
-            if not len(base):
+        todo = []
+        for s, ok in zip(sessions, direct, strict=True):
+            if ok:
                 continue
+            done = self._day_cache.lookup((inst.con_id, s.day, s.segs, s.rth, what, use_rth))
+            if done is not None and s.end <= t1:
+                parts.append(done)
+            else:
+                todo.append(s)
+        for first in range(0, len(todo), 256):  # bounded batches of minute paths
+            chunk = todo[first : first + 256]
+            base, bins = self._intraday(inst, chunk, chunk[0].start, t1, DAY, use_rth)
             side, averaged = _quote_side(base, what)
-            rows[pos] = _aggregate(
-                side, np.full(len(side), s.day * DAY, dtype=np.int64), averaged
-            )
-        kept = [k for k, r in enumerate(rows) if r is not None]
-        starts = np.array([sessions[k].start for k in kept], dtype=np.int64)
-        return _Base.concat([rows[k] for k in kept]), days[kept], starts
+            made = _aggregate(side, bins, averaged)
+            parts.append(made)
+            for s in chunk:  # finished sessions never change: keep their rows
+                if s.end <= t1:
+                    row = made.take(made.time == s.day * DAY)
+                    self._day_cache.put((inst.con_id, s.day, s.segs, s.rth, what, use_rth), row)
+        rows = _Base.concat(parts)
+        rows = rows.take(np.argsort(rows.time, kind="stable"))
+        start_of = {s.day: s.start for s in sessions}
+        kept = rows.time // DAY
+        return rows, kept, np.array([start_of[int(d)] for d in kept], dtype=np.int64)
 
     def _bins(self, inst: Instrument, labels: np.ndarray, size: int) -> np.ndarray:
         """Bar start of each base label: clock-aligned in the exchange time zone."""
@@ -1140,9 +1252,7 @@ class MarketModel:
             return labels - labels % size
         zone = self._zones.get(inst.product.iana_zone)
         if zone is None:
-            zone = self._zones[inst.product.iana_zone] = ZoneInfo(
-                inst.product.iana_zone
-            )
+            zone = self._zones[inst.product.iana_zone] = ZoneInfo(inst.product.iana_zone)
 
         def offset(t: int) -> int:
             return int(dt.datetime.fromtimestamp(t, zone).utcoffset().total_seconds())
@@ -1163,11 +1273,19 @@ class MarketModel:
         return round(ticks * inst.min_tick, _decimals(inst.min_tick / 2))
 
     def _qkey(self, inst: Instrument) -> int:
-        return _key(self.seed, "quote", inst.con_id)
+        key = self._qkeys.get(inst.con_id)
+        if key is None:
+            key = self._qkeys[inst.con_id] = _key(self.seed, "quote", inst.con_id)
+        return key
 
-    def _to_bars(
-        self, inst: Instrument, b: _Base, what: str, dates: list[dt.date] | None
-    ) -> Bars:
+    def _close_ticks(self, inst: Instrument, day: int) -> int:
+        close = self._closes.lookup((inst.con_id, day))
+        if close is None:
+            close = int(self._daily(inst, np.array([day], dtype=np.int64)).close[0])
+            self._closes.put((inst.con_id, day), close)
+        return close
+
+    def _to_bars(self, inst: Instrument, b: _Base, what: str, dates: list[dt.date] | None) -> Bars:
         tick = inst.min_tick
         digits = _decimals(tick / 2)
 
