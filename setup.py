@@ -12,6 +12,7 @@ INSTALL_REQUIRES = [
     "pymongo>=4.9,<5",
     "pyyaml>=6",
     "pyarrow>=15",
+    "pandas_market_calendars>=5,<6",
 ]
 
 EXTRAS = {
@@ -19,8 +20,9 @@ EXTRAS = {
         "pytest>=8",
         "pytest-timeout>=2.3",
         "ruff>=0.6",
+        "arcticdb>=6.28,<7",  # the ArcticDB price store runs the same contract suite as parquet
     ],
-    "arctic": ["arcticdb>=5"],
+    "arctic": ["arcticdb>=6.28,<7"],
 }
 
 setup(

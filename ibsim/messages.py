@@ -1219,14 +1219,17 @@ def historical_data(req_id: int, start: str, end: str, rows: Sequence[Sequence[o
     Each row is (date_str, open, high, low, close, volume, wap, count); numbers are
     formatted here so the frame encoder only joins strings.
     """
-    out: Fields = [Out.HISTORICAL_DATA.value, req_id, start, end, len(rows)]
+    # All-text fields let the frame encoder join them in one go (the hot path of big replies).
+    out: Fields = [str(Out.HISTORICAL_DATA.value), str(req_id), start, end, str(len(rows))]
     ff = format_float
     fn = _num
     append = out.extend
-    for row in rows:
-        if all(type(v) is str for v in row):  # pre-formatted (ibsim.history.format_rows)
+    if rows and all(type(v) is str for v in rows[0]):
+        # Pre-formatted rows (ibsim.history.format_rows produces text throughout).
+        for row in rows:
             append(row)
-            continue
+        return out
+    for row in rows:
         date, o, h, lo, c, vol, wap, cnt = row
         if type(o) is float and type(h) is float and type(lo) is float and type(c) is float:
             append((date, ff(o), ff(h), ff(lo), ff(c), fn(vol), fn(wap), str(int(cnt))))

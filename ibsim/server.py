@@ -322,16 +322,24 @@ class IBSim:
     # ------------------------------------------------------------- loops
     async def _ticker_loop(self) -> None:
         interval = self.config.timing.tick_interval
+        due = time.monotonic()
         while True:
-            await asyncio.sleep(interval)
+            # A fixed rate, not a fixed pause: the work of one round does not slow the next.
+            due = max(due + interval, time.monotonic())
+            await asyncio.sleep(due - time.monotonic())
             if not self.connectivity_ok:
                 continue
             try:
                 now = self.clock.now()
                 mono = time.monotonic()
                 for session in self.live_sessions():
-                    for sub in list(session.mkt_subs.values()):
-                        self.stats["ticks_sent"] += session.send_ticks(sub, now)
+                    if session.mkt_subs:
+                        # One socket write per client and round, however many tickers it has.
+                        out: list[list] = []
+                        for sub in list(session.mkt_subs.values()):
+                            out.extend(session.tick_messages(sub, now))
+                        session.send_many(out)
+                        self.stats["ticks_sent"] += len(out)
                     if session.bar_subs:
                         session.send_bar_updates(now, mono)
                     if session.rt_subs:

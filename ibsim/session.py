@@ -477,6 +477,12 @@ class ClientSession:
 
     def send_ticks(self, sub: MarketDataSub, now: dt.datetime, full: bool = False) -> int:
         """Send what changed in `sub`'s quote since the last call; returns the ticks sent."""
+        out = self.tick_messages(sub, now, full)
+        self.send_many(out)
+        return len(out)
+
+    def tick_messages(self, sub: MarketDataSub, now: dt.datetime, full: bool = False) -> list[list]:
+        """The tick messages for what changed in `sub`'s quote since the last call."""
         server = self.server
         quote = server.market.quote(sub.instrument, now - server.config.delayed_by if sub.delayed else now)
         d = server.decimals(sub.instrument)
@@ -510,8 +516,7 @@ class ClientSession:
         if out and (full or last.get("ts") != int(quote.time.timestamp())):
             last["ts"] = int(quote.time.timestamp())
             out.append(m.tick_string(rid, ids["timestamp"], str(last["ts"])))
-        self.send_many(out)
-        return len(out)
+        return out
 
     # ----------------------------------------------------------------- orders
     def _place_order(self, req: m.PlaceOrder) -> None:

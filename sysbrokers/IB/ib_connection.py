@@ -1,0 +1,500 @@
+"""`connectionIB`: one live `ib_async.IB` connection, as in pysystemtrade, plus supervision.
+
+    conn = connectionIB(999, ib_ipaddress="127.0.0.1", ib_port=4001, account="U999999")
+    conn = connectionIB(config)          # client id from the client-id store
+    with connectionIB(...) as conn: ...
+
+Values not passed come from the configuration (private_config.yaml, then defaults.yaml). The
+connection connects on construction, fails fast with `IBNotConnected` / `IBClientIdInUse` /
+`IBAccountNotManaged`, renews its client-id lease while alive, and is supervised: it reconnects
+and resubscribes by itself (see `connection_supervisor.py` and docs/connection.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ib_async import IB, util
+from ib_async.client import Client
+
+from sysbrokers.IB.connection_supervisor import ConnectionEvent, ConnectionState, ConnectionSupervisor
+from sysbrokers.IB.ib_errors import (
+    IBAccountNotManaged,
+    IBClientIdInUse,
+    IBError,
+    IBNotConnected,
+    IBReadOnlyError,
+    error_from,
+)
+from sysbrokers.IB.reset_windows import as_windows
+from sysdata.config.configdata import Config, get_production_config
+from sysdata.config.schema import ReconnectPolicy, ResetWindow
+
+DEFAULT_LOG_NAME = "connectionIB"
+DEFAULT_CLIENT_ID_RETRIES = 5  # as pysystemtrade's dataBlob: up to 5 further ids after a refusal
+FAIL_FAST_CODES = (326, 502, 503)  # errors during connect that no amount of waiting will fix
+
+
+class connectionIB:  # noqa: N801 - pysystemtrade's public name
+    """A connection to an IB Gateway / TWS, holding one live `ib_async.IB` as `conn.ib`."""
+
+    def __init__(
+        self,
+        client_id: int | Config | None = None,
+        ib_ipaddress: str | None = None,
+        ib_port: int | None = None,
+        account: str | None = None,
+        ib_readonly: bool | None = None,
+        log_name: str = DEFAULT_LOG_NAME,
+        config: Config | None = None,
+        client_id_data: Any = None,
+        connect_timeout: float | None = None,
+        reconnect_policy: ReconnectPolicy | None = None,
+        reset_windows: Iterable[ResetWindow | dict] | None = None,
+        heartbeat_seconds: float | None = None,
+        max_client_id_retries: int = DEFAULT_CLIENT_ID_RETRIES,
+        auto_reconnect: bool = True,
+        clock: Callable[[], dt.datetime] | None = None,
+        auto_connect: bool = True,
+    ) -> None:
+        if isinstance(client_id, Config):  # the config-only form: connectionIB(config)
+            config, client_id = client_id, None
+        config = config or get_production_config()
+        self.config = config
+        self._log = logging.getLogger(log_name)
+        self._ipaddress = ib_ipaddress or config.ib_ipaddress
+        self._port = int(ib_port or config.ib_port)
+        self._requested_account = account if account is not None else (config.broker_account or "")
+        self._account = self._requested_account
+        self._readonly = config.ib_readonly if ib_readonly is None else bool(ib_readonly)
+        self.connect_timeout = float(connect_timeout or config.ib_connect_timeout)
+        self.max_client_id_retries = int(max_client_id_retries)
+        self._heartbeat_seconds = float(heartbeat_seconds or config.client_id_heartbeat_seconds)
+        self._closed = False
+        self._heartbeat: Any = None
+        self._heartbeat_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        if not self._requested_account:
+            self._log.warning("Broker account ID not found in private config - may cause issues")
+
+        self._own_store: Any = None  # a metadata store we opened ourselves (closed with us)
+        self._client_id_data = client_id_data
+        if client_id is None and client_id_data is None:
+            from sysdata.metadata_store import open_metadata_store
+
+            self._own_store = open_metadata_store(config)
+            self._client_id_data = self._own_store.client_id_data(log=self._log)
+        if self._client_id_data is not None:
+            self._client_id = self._client_id_data.return_valid_client_id(client_id)
+            if client_id is not None and self._client_id != client_id:
+                self._log.info("IB client id %d is taken; using %d from the store", client_id, self._client_id)
+        else:
+            self._client_id = int(client_id)
+
+        self._ib = IB()
+        self.supervisor = ConnectionSupervisor(
+            self._ib,
+            connect=self._connect_async,
+            policy=reconnect_policy or config.ib_reconnect,
+            reset_windows=as_windows(config.ib_reset_windows if reset_windows is None else reset_windows),
+            clock=clock or _utc_now,
+            logger=self._log,
+            auto_reconnect=auto_reconnect,
+        )
+        if auto_connect:
+            self._run_sync(self.connect_async())
+
+    @classmethod
+    async def create(cls, *args: Any, **kwargs: Any) -> connectionIB:
+        """Build and connect inside a running event loop: `conn = await connectionIB.create(...)`."""
+        conn = cls(*args, auto_connect=False, **kwargs)
+        await conn.connect_async()
+        return conn
+
+    async def connect_async(self) -> None:
+        """First connect (called by the constructor); on failure the client id is released."""
+        self._loop = asyncio.get_running_loop()
+        try:
+            await self._connect_async()
+        except BaseException:
+            self._release_client_id()
+            self._close_own_store()
+            self.supervisor.close()
+            raise
+        await self.supervisor.on_connected()
+        self._start_heartbeat()
+        self._log.info("Connected to IB gateway %s:%d as client %d", self._ipaddress, self._port, self._client_id)
+
+    # ------------------------------------------------------------ pysystemtrade API
+    @property
+    def ib(self) -> IB:
+        return self._ib
+
+    @property
+    def log(self) -> logging.Logger:
+        return self._log
+
+    @property
+    def account(self) -> str:
+        return self._account
+
+    @property
+    def readonly(self) -> bool:
+        return self._readonly
+
+    def client_id(self) -> int:
+        return self._client_id
+
+    def close_connection(self) -> None:
+        """Disconnect, stop supervising and heartbeating, release the client id. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop_heartbeat()
+        self.supervisor.close()
+        try:
+            self._ib.disconnect()
+        except Exception as exc:  # the socket may already be gone
+            self._log.warning("Trying to disconnect IB client failed: %s", exc)
+        self._settle_loop()
+        self._release_client_id()
+        self._close_own_store()
+
+    def __repr__(self) -> str:
+        return "IB broker connection" + str(
+            {"ipaddress": self._ipaddress, "port": self._port, "client": self._client_id}
+        )
+
+    def __enter__(self) -> connectionIB:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close_connection()
+
+    # ------------------------------------------------------------------- guards
+    def check_can_trade(self) -> None:
+        """Raise `IBReadOnlyError` on a read-only connection: every order call checks this first."""
+        if self._readonly:
+            raise IBReadOnlyError(
+                message=f"connection {self!r} is read-only (ib_readonly=True): orders are not allowed"
+            )
+
+    def is_connected(self) -> bool:
+        return self._ib.isConnected() and self.supervisor.state not in (
+            ConnectionState.DISCONNECTED,
+            ConnectionState.RECONNECTING,
+            ConnectionState.CLOSED,
+        )
+
+    def ensure_connected(self, timeout: float | None = None) -> None:
+        """Reconnect now if the socket is down; raises `IBNotConnected` after `timeout` seconds.
+
+        Data and client objects call this before each request. Inside a running event loop use
+        `await conn.ensure_connected_async()` instead (the supervisor reconnects by itself there).
+        """
+        if self._closed:
+            raise IBNotConnected(message=f"{self!r} has been closed")
+        if _loop_is_running() and not _nested_loop_allowed():
+            if self._ib.isConnected():
+                return
+            raise IBNotConnected(message="not connected; inside a running event loop await ensure_connected_async()")
+        self._run_sync(self.ensure_connected_async(timeout))
+
+    async def ensure_connected_async(self, timeout: float | None = None) -> None:
+        await self.supervisor.ensure_connected_async(self.connect_timeout if timeout is None else timeout)
+
+    def sleep(self, seconds: float) -> None:
+        """Run the event loop for `seconds` (streams update, reconnects proceed).
+
+        Unlike `ib.sleep`, a socket loss during the wait does not raise.
+        """
+        self._run_sync(asyncio.sleep(seconds))
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float, step: float = 0.02) -> bool:
+        """Run the event loop until `predicate()` is true or `timeout` seconds pass."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            self.sleep(step)
+        return bool(predicate())
+
+    # ------------------------------------------------------------- supervision
+    @property
+    def state(self) -> ConnectionState:
+        return self.supervisor.state
+
+    @property
+    def events(self):
+        """`ConnectionEvent`s: `conn.events += callback`."""
+        return self.supervisor.events
+
+    @events.setter
+    def events(self, value) -> None:
+        # `conn.events += cb` rebinds the attribute to the same Event; nothing else is allowed.
+        if value is not self.supervisor.events:
+            raise AttributeError("conn.events cannot be replaced; use conn.events += callback")
+
+    def get_stats(self) -> dict[str, Any]:
+        stats = self.supervisor.get_stats()
+        stats.update(client_id=self._client_id, ipaddress=self._ipaddress, port=self._port, readonly=self._readonly)
+        return stats
+
+    # --------------------------------------------------------------- connecting
+    async def _connect_async(self) -> None:
+        """Open the socket; on 326 take the next id from the store (up to N times)."""
+        refused: list[int] = []
+        while True:
+            try:
+                await self._connect_once(self._client_id)
+                return
+            except IBClientIdInUse as exc:
+                refused.append(self._client_id)
+                if self._client_id_data is None:
+                    raise IBClientIdInUse(
+                        exc.code,
+                        exc.text,
+                        message=f"IB client id {self._client_id} is already in use at {self._ipaddress}:{self._port} "
+                        "(error 326); pass another id or use a client-id store",
+                    ) from None
+                if len(refused) > self.max_client_id_retries:
+                    raise IBClientIdInUse(
+                        exc.code, exc.text, message=f"IB gateway refused client ids {refused} (error 326)"
+                    ) from None
+                self._switch_client_id(self._next_client_id(self._client_id))
+                self._log.warning("IB client id %d in use (326); retrying with %d", refused[-1], self._client_id)
+
+    async def _connect_once(self, client_id: int) -> None:
+        ib = self._ib
+        loop = asyncio.get_running_loop()
+        failure: asyncio.Future[IBError] = loop.create_future()
+
+        def fail(exc: IBError) -> None:
+            if not failure.done():
+                failure.set_result(exc)
+
+        def on_error(req_id: int, code: int, text: str, contract: Any) -> None:
+            if code in FAIL_FAST_CODES:
+                fail(error_from(code, text, req_id))
+
+        def on_api_start() -> None:
+            managed = list(ib.client._accounts)
+            if self._requested_account and self._requested_account not in managed:
+                fail(
+                    IBAccountNotManaged(
+                        message=f"account {self._requested_account!r} is not managed by the IB gateway at "
+                        f"{self._ipaddress}:{self._port}; managed accounts: {', '.join(managed) or 'none'}"
+                    )
+                )
+
+        ib.errorEvent += on_error
+        ib.client.apiStart += on_api_start
+        task = loop.create_task(
+            ib.connectAsync(
+                self._ipaddress,
+                self._port,
+                clientId=client_id,
+                timeout=self.connect_timeout,
+                readonly=self._readonly,
+                account=self._requested_account,
+            )
+        )
+        try:
+            done, _ = await asyncio.wait({task, failure}, timeout=self.connect_timeout, return_when="FIRST_COMPLETED")
+        finally:
+            ib.errorEvent -= on_error
+            ib.client.apiStart -= on_api_start
+        if failure in done or task not in done:
+            await self._abandon(task)
+            if failure.done():
+                raise failure.result()
+            raise IBNotConnected(
+                message=f"IB gateway at {self._ipaddress}:{self._port} did not complete the API handshake "
+                f"within {self.connect_timeout:g} s (client id {client_id})"
+            )
+        exc = task.exception()
+        if exc is not None:
+            self._drop_socket()
+            raise self._connect_error(exc, client_id) from exc
+        if not self._requested_account and len(ib.managedAccounts()) == 1:
+            self._account = ib.managedAccounts()[0]
+
+    async def _abandon(self, task: asyncio.Task) -> None:
+        # asyncio.wait_for (3.11) swallows a cancel that lands as its inner future completes, and
+        # ib_async then carries on with its start-up requests; so cancel until the task ends.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 2.0
+        while not task.done() and loop.time() < deadline:
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.05)
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: the caller raises its own, clearer error
+        self._drop_socket()
+
+    def _drop_socket(self) -> None:
+        # ib_async's own clean-up can leave a half-open socket when the API never became ready.
+        if self._ib.client.connState != Client.DISCONNECTED:
+            with contextlib.suppress(Exception):
+                self._ib.client.disconnect()
+
+    def _connect_error(self, exc: BaseException, client_id: int) -> IBError:
+        where = f"{self._ipaddress}:{self._port}"
+        if isinstance(exc, IBError):
+            return exc
+        if isinstance(exc, ConnectionRefusedError):
+            return IBNotConnected(
+                message=f"IB gateway not reachable at {where} (connection refused): is IB Gateway/TWS running "
+                "with the API enabled on that port?"
+            )
+        if isinstance(exc, TimeoutError):
+            return IBNotConnected(message=f"IB gateway at {where} did not answer within {self.connect_timeout:g} s")
+        if isinstance(exc, OSError):
+            return IBNotConnected(message=f"IB gateway not reachable at {where}: {exc}")
+        return IBNotConnected(message=f"IB connection to {where} as client {client_id} failed: {exc!r}")
+
+    # -------------------------------------------------------------- client ids
+    def _next_client_id(self, refused: int) -> int:
+        store = self._client_id_data
+        if hasattr(store, "next_after_refused"):
+            return store.next_after_refused(refused)
+        if hasattr(store, "mark_refused"):
+            store.mark_refused(refused)
+        else:
+            store.release_clientid(refused)
+        return store.return_valid_client_id()
+
+    def _switch_client_id(self, new_id: int) -> None:
+        with self._heartbeat_lock:
+            restart = self._heartbeat is not None
+        if restart:
+            self._stop_heartbeat()
+        self._client_id = new_id
+        if restart:
+            self._start_heartbeat()
+
+    def _start_heartbeat(self) -> None:
+        store = self._client_id_data
+        if store is None:
+            return
+        with self._heartbeat_lock:
+            if hasattr(store, "start_heartbeat"):
+                self._heartbeat = store.start_heartbeat(
+                    self._client_id, self._heartbeat_seconds, on_lost=self._on_lease_lost
+                )
+            else:
+                self._heartbeat = _Heartbeat(store, self._client_id, self._heartbeat_seconds, self._on_lease_lost)
+                self._heartbeat.start()
+
+    def _stop_heartbeat(self) -> None:
+        with self._heartbeat_lock:
+            keeper, self._heartbeat = self._heartbeat, None
+        if keeper is not None:
+            keeper.stop()
+
+    def _on_lease_lost(self, client_id: int) -> None:
+        # Runs on the heartbeat thread. The connection itself is fine; try to take the id back.
+        store = self._client_id_data
+        if self._closed or store is None:
+            return
+        try:
+            again = store.return_valid_client_id(client_id)
+        except Exception:
+            again = None
+        if again == client_id:
+            self._log.warning("Lease on IB client id %d was lost and has been re-taken", client_id)
+            with self._heartbeat_lock:
+                self._heartbeat = None
+            self._start_heartbeat()
+            return
+        if again is not None:
+            store.release_clientid(again)
+        self._log.critical("Lost the lease on IB client id %d: another process may be given it", client_id)
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.supervisor.emit_client_id_lost, client_id)
+
+    def _release_client_id(self) -> None:
+        if self._client_id_data is None:
+            return
+        try:
+            self._client_id_data.release_clientid(self._client_id)
+        except Exception as exc:
+            self._log.warning("Could not release IB client id %d: %s", self._client_id, exc)
+
+    def _close_own_store(self) -> None:
+        store, self._own_store = self._own_store, None
+        if store is not None:
+            with contextlib.suppress(Exception):
+                store.close()
+
+    # ---------------------------------------------------------------- loop
+    def _run_sync(self, coro):
+        loop = util.getLoop()
+        if loop.is_running() and not _nested_loop_allowed():
+            coro.close()
+            raise RuntimeError(
+                "connectionIB called synchronously inside a running event loop: "
+                "use `await connectionIB.create(...)` and the *_async methods"
+            )
+        return loop.run_until_complete(coro)
+
+    def _settle_loop(self) -> None:
+        """Let cancelled background tasks finish so none is left pending on the loop."""
+        loop = util.getLoop()
+        if not loop.is_running() and not loop.is_closed():
+            loop.run_until_complete(asyncio.sleep(0))
+
+
+class _Heartbeat:
+    """Lease renewal for stores without `start_heartbeat`: `store.heartbeat(id)` in a daemon thread."""
+
+    def __init__(self, store: Any, client_id: int, interval: float, on_lost: Callable[[int], None]) -> None:
+        self.store, self.client_id, self.interval, self.on_lost = store, client_id, interval, on_lost
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"client-id-heartbeat-{client_id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                alive = self.store.heartbeat(self.client_id)
+            except Exception:
+                logging.getLogger(__name__).exception("heartbeat for IB client id %d failed", self.client_id)
+                continue
+            if not alive:
+                self.on_lost(self.client_id)
+                return
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _loop_is_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _nested_loop_allowed() -> bool:
+    # ib_async's util.startLoop() (Jupyter) patches the loop with nest_asyncio.
+    loop = util.getLoop()
+    return bool(getattr(loop, "_nest_patched", False))
+
+
+__all__ = ["ConnectionEvent", "ConnectionState", "connectionIB"]

@@ -1,0 +1,78 @@
+"""Tests of the IB connection layer, all against ibsim over loopback sockets.
+
+Shared helpers: a gateway started on a free port and a configuration pointing at it with short
+timeouts and a fast reconnect policy.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from ibsim import IBSim
+from sysdata.config.configdata import Config, load_config
+from tests.ibsim.conftest import make_config
+
+ACCOUNT = "DU123456"
+FAST_RECONNECT = {"initial_delay": 0.1, "max_delay": 0.4, "multiplier": 2.0, "jitter": 0.1, "max_attempts": None}
+
+
+def start_sim(**overrides) -> IBSim:
+    return IBSim(make_config(**overrides)).start_in_thread()
+
+
+def test_config(tmp_path: Path, port: int, **overrides) -> Config:
+    """Defaults + overrides only (an empty private folder), SQLite store under `tmp_path`."""
+    private = tmp_path / "private"
+    private.mkdir(exist_ok=True)
+    settings = {
+        "ib_port": port,
+        "broker_account": ACCOUNT,
+        "ib_connect_timeout": 5,
+        "ib_reconnect": FAST_RECONNECT,
+        "sqlite_path": str(tmp_path / "metadata.sqlite"),
+        "client_id_lease_seconds": 2,
+        "client_id_heartbeat_seconds": 0.2,
+    }
+    settings.update(overrides)
+    return load_config(private_dir=private, overrides=settings)
+
+
+test_config.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture
+def sims():
+    """Start gateways with `sims(**overrides)`; all are stopped afterwards."""
+    started: list[IBSim] = []
+
+    def start(**overrides) -> IBSim:
+        sim = start_sim(**overrides)
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop_in_thread()
+    assert not [t for t in threading.enumerate() if t.name == "ibsim"], "ibsim thread left running"
+
+
+@pytest.fixture
+def sim(sims) -> IBSim:
+    return sims()
+
+
+@pytest.fixture
+def conns():
+    """Track connections so every test closes them, even when it fails."""
+    opened = []
+
+    def track(conn):
+        opened.append(conn)
+        return conn
+
+    yield track
+    for conn in opened:
+        conn.close_connection()
