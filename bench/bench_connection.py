@@ -71,7 +71,7 @@ def time_restart_recovery(sim: IBSim, config, down: float, client_id: int) -> tu
     try:
         [es] = conn.ib.qualifyContracts(Future("ES", "202506", "CME"))
         ticks = conn.supervisor.subscribe_market_data(es)
-        bars = conn._run_sync(conn.supervisor.subscribe_bars_async(es, bar_size="1 min", duration="1 D"))
+        bars = conn.supervisor.subscribe_bars(es, bar_size="1 min", duration="1 D")
         if not conn.wait_until(lambda: ticks.updates > 0 and bars.updates > 0, 5):
             raise RuntimeError("streams did not start")
         before = (ticks.updates, bars.updates)
@@ -103,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.CRITICAL)
 
-    sim = IBSim(SimConfig(port=0, start=OPEN_MARKET, pacing=PacingRules(enabled=False), timing=TIMING)).start_in_thread()
+    sim = IBSim(
+        SimConfig(port=0, start=OPEN_MARKET, pacing=PacingRules(enabled=False), timing=TIMING)
+    ).start_in_thread()
     tmp = Path(tempfile.mkdtemp(prefix="bench_connection_"))
     (tmp / "private").mkdir()
     config = load_config(
@@ -127,10 +129,14 @@ def main(argv: list[str] | None = None) -> int:
         sim.stop_in_thread()
 
     base = statistics.median(raw)
-    print(f"command: python bench/bench_connection.py --connects {args.connects} --restarts {args.restarts} "
-          f"--down {args.down}")
-    print(f"ibsim timing: ticks every {TIMING.tick_interval}s, keepUpToDate bars every "
-          f"{TIMING.keep_up_to_date_interval}s; reconnect policy {RECONNECT}")
+    print(
+        f"command: python bench/bench_connection.py --connects {args.connects} --restarts {args.restarts} "
+        f"--down {args.down}"
+    )
+    print(
+        f"ibsim timing: ticks every {TIMING.tick_interval}s, keepUpToDate bars every "
+        f"{TIMING.keep_up_to_date_interval}s; reconnect policy {RECONNECT}"
+    )
     print()
     print(f"{'connect-to-ready':44} {'median ms':>10} {'p90 ms':>9} {'ratio':>7}")
     for label, samples in (
@@ -143,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     back = [r[0] for r in recovery]
     total = [r[1] for r in recovery]
-    print(f"{'restart recovery (' + str(args.restarts) + ' runs, down ' + str(args.down) + ' s)':44} "
-          f"{'median s':>10} {'max s':>9}")
+    print(
+        f"{'restart recovery (' + str(args.restarts) + ' runs, down ' + str(args.down) + ' s)':44} "
+        f"{'median s':>10} {'max s':>9}"
+    )
     print(f"{'gateway back -> both streams flowing':44} {statistics.median(back):10.2f} {max(back):9.2f}")
     print(f"{'restart -> both streams flowing':44} {statistics.median(total):10.2f} {max(total):9.2f}")
     return 0

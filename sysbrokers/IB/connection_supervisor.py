@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eventkit import Event
-from ib_async import IB, Contract
+from ib_async import IB, Contract, util
 
 from sysbrokers.IB import subscriptions as subs
 from sysbrokers.IB.ib_errors import IBNotConnected, is_informational
@@ -221,6 +221,24 @@ class ConnectionSupervisor:
         """`reqPnL`; `handle.pnl` is the live `PnL`."""
         return self._subscribe_now(SubscriptionKind.PNL, None, {"account": account, "model_code": model_code})
 
+    def subscribe_bars(
+        self,
+        contract: Contract,
+        bar_size: str = "1 min",
+        duration: str = "1 D",
+        what_to_show: str = "TRADES",
+        use_rth: bool = False,
+        keep_up_to_date: bool = True,
+        timeout: float | None = None,
+    ) -> SubscriptionHandle:
+        """keepUpToDate historical bars; `handle.bars` is the live `BarDataList` (blocks for the first bars)."""
+        return _run_sync(
+            self.subscribe_bars_async(contract, bar_size, duration, what_to_show, use_rth, keep_up_to_date, timeout)
+        )
+
+    def subscribe_account_updates(self, account: str) -> SubscriptionHandle:
+        return _run_sync(self.subscribe_account_updates_async(account))
+
     async def subscribe_bars_async(
         self,
         contract: Contract,
@@ -260,9 +278,7 @@ class ConnectionSupervisor:
         """Streaming handles with no update for `max_silence` seconds (a silent stream is a bug)."""
         cutoff = dt.datetime.now(UTC) - dt.timedelta(seconds=max_silence)
         return [
-            h
-            for h in self.subscriptions
-            if h.kind.lost_on_1101 and (h.last_update is None or h.last_update < cutoff)
+            h for h in self.subscriptions if h.kind.lost_on_1101 and (h.last_update is None or h.last_update < cutoff)
         ]
 
     def _new_handle(self, kind: SubscriptionKind, contract: Contract | None, params: dict) -> SubscriptionHandle:
@@ -649,6 +665,14 @@ class ConnectionSupervisor:
     def emit_client_id_lost(self, client_id: int) -> None:
         """Called (on the loop) when the client-id lease could not be renewed."""
         self._emit(EventKind.CLIENT_ID_LOST, None, f"lost the lease on client id {client_id}", alert=True)
+
+
+def _run_sync(coro):
+    loop = util.getLoop()
+    if loop.is_running() and not getattr(loop, "_nest_patched", False):
+        coro.close()
+        raise RuntimeError("synchronous call inside a running event loop: await the *_async method instead")
+    return loop.run_until_complete(coro)
 
 
 def _farm_name(text: str) -> str:

@@ -140,9 +140,13 @@ CODES: dict[int, CodeInfo] = dict(
         _row(10089, "Market data subscription not valid for API", IBPermissionError, "raise"),
         _row(10090, "Part of requested market data not subscribed", None, "log INFO; stream continues"),
         _row(10091, "Market data subscription not valid for API", IBPermissionError, "raise"),
-        _row(10167, "Not subscribed; displaying delayed data", None, "warning; IBPermissionError if delayed not allowed"),
+        _row(
+            10167, "Not subscribed; displaying delayed data", None, "warning; IBPermissionError if delayed not allowed"
+        ),
         _row(10168, "Not subscribed; delayed data not enabled", IBPermissionError, "raise"),
-        _row(10182, "Failed to request live updates (disconnected)", IBNotConnected, "raise; resubscribed on reconnect"),
+        _row(
+            10182, "Failed to request live updates (disconnected)", IBNotConnected, "raise; resubscribed on reconnect"
+        ),
         _row(10186, "Not subscribed; delayed data not enabled", IBPermissionError, "raise"),
         _row(10187, "Historical ticks: no market data permissions", IBPermissionError, "raise"),
         _row(10197, "No market data during competing live session", IBPermissionError, "raise"),

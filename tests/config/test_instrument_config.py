@@ -90,7 +90,7 @@ def test_shipped_values_that_need_care():
     config = cfg.load_futures_config()
     assert config.get("CORN").ib_data.effective_multiplier == 50.0  # prices in cents
     assert config.get("SOFR").ib_data.trading_class == "SR3"
-    assert config.get("SILVER").ib_data.trading_class == ""  # SI + 1000 is enough; see the docs
+    assert config.get("SILVER").ib_data.trading_class == "SIL"  # the 1000 oz contract; see the docs
     assert config.get("VIX").ib_data.ignore_weekly and config.get("GAS_US").ib_data.ignore_weekly
     assert not config.get("SP500").ib_data.ignore_weekly
 

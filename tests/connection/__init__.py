@@ -1,7 +1,8 @@
 """Tests of the IB connection layer, all against ibsim over loopback sockets.
 
 Shared helpers: a gateway started on a free port and a configuration pointing at it with short
-timeouts and a fast reconnect policy.
+timeouts and a fast reconnect policy. Test modules import the `*_fixture` functions, which
+register the fixtures `sims`, `sim` and `conns`.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def test_config(tmp_path: Path, port: int, **overrides) -> Config:
 test_config.__test__ = False  # a helper, not a test
 
 
-@pytest.fixture
-def sims():
+@pytest.fixture(name="sims")
+def sims_fixture():
     """Start gateways with `sims(**overrides)`; all are stopped afterwards."""
     started: list[IBSim] = []
 
@@ -59,13 +60,13 @@ def sims():
     assert not [t for t in threading.enumerate() if t.name == "ibsim"], "ibsim thread left running"
 
 
-@pytest.fixture
-def sim(sims) -> IBSim:
+@pytest.fixture(name="sim")
+def sim_fixture(sims) -> IBSim:
     return sims()
 
 
-@pytest.fixture
-def conns():
+@pytest.fixture(name="conns")
+def conns_fixture():
     """Track connections so every test closes them, even when it fails."""
     opened = []
 

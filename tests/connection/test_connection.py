@@ -15,7 +15,7 @@ from sysbrokers.IB.ib_errors import IBAccountNotManaged, IBClientIdInUse, IBNotC
 from sysdata.sqlite.sqlite_connection import sqliteDb
 from sysdata.sqlite.sqlite_IB_client_id import sqliteIbBrokerClientIdData
 
-from . import ACCOUNT, conns, sim, sims, test_config  # noqa: F401 - fixtures
+from . import ACCOUNT, conns_fixture, sim_fixture, sims_fixture, test_config  # noqa: F401 - fixtures
 
 # Seed 001, "Making a connection" and "Creating and closing connection objects", verbatim apart
 # from the port. `false` is how the seed spells False; it is defined for the snippet below.
@@ -57,7 +57,7 @@ def es_future(conn: connectionIB):
 def test_seed_making_a_connection_snippet(sims, conns):
     sim = sims(accounts=("U999999", "U123456"))
     conn = conns(run_seed(SEED_MAKING_A_CONNECTION, sim.port))
-    assert repr(conn) == "IB broker connection{'ipaddress': '127.0.0.1', 'port': %d, 'client': 999}" % sim.port
+    assert repr(conn) == f"IB broker connection{{'ipaddress': '127.0.0.1', 'port': {sim.port}, 'client': 999}}"
     assert isinstance(conn.ib, IB) and conn.ib.isConnected()
     assert conn.client_id() == 999
     assert conn.account == "U999999"
@@ -290,5 +290,3 @@ def _wait(predicate, timeout: float = 3.0) -> bool:
             return True
         time.sleep(0.02)
     return bool(predicate())
-
-

@@ -28,7 +28,7 @@ from sysbrokers.IB.ib_errors import (
     is_informational,
 )
 
-from . import conns, sim, sims, test_config  # noqa: F401 - fixtures
+from . import conns_fixture, sim_fixture, sims_fixture, test_config  # noqa: F401 - fixtures
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
 
@@ -50,7 +50,11 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
         (504, "Not connected", IBNotConnected),
         (1100, sim_errors.text(1100), IBNotConnected),
         (321, "Error validating request.-'bQ' : cause - Please enter a valid security type", IBValidationError),
-        (321, "Error validating request.-'bN' : cause - The API interface is currently in Read-Only mode.", IBReadOnlyError),
+        (
+            321,
+            "Error validating request.-'bN' : cause - The API interface is currently in Read-Only mode.",
+            IBReadOnlyError,
+        ),
         (110, sim_errors.text(110), IBValidationError),
         (420, "Invalid Real-time Query:Historical data request pacing violation", IBPacingViolation),
         (99999, "something new", IBError),
@@ -78,7 +82,10 @@ def test_delayed_data_notice_is_a_permission_error_when_delayed_is_not_allowed()
 def test_hierarchy_and_message():
     exc = error_from(200, sim_errors.text(200), req_id=5, contract=Future("ES", "202506", "CME"))
     assert isinstance(exc, IBError)
-    assert str(exc) == "IB error 200 (reqId 5): No security definition has been found for the request [contract: ES 202506 CME]"
+    assert (
+        str(exc)
+        == "IB error 200 (reqId 5): No security definition has been found for the request [contract: ES 202506 CME]"
+    )
     assert isinstance(error_from(504, "Not connected"), ConnectionError)
     assert isinstance(IBRequestTimeout(message="reqHistoricalData: no answer in 20 s"), TimeoutError)
     assert not issubclass(IBNotConnected, TimeoutError)

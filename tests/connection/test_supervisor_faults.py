@@ -16,7 +16,7 @@ from sysbrokers.IB.ib_connection import connectionIB
 from sysbrokers.IB.ib_errors import IBNotConnected
 from sysbrokers.IB.reset_windows import as_windows, in_reset_window, window_at
 
-from . import conns, sim, sims, test_config  # noqa: F401 - fixtures
+from . import conns_fixture, sim_fixture, sims_fixture, test_config  # noqa: F401 - fixtures
 
 UTC = dt.UTC
 NY_RESET = [
@@ -40,7 +40,7 @@ def live_streams(conn: connectionIB):
     contract = es(conn)
     sup = conn.supervisor
     ticks = sup.subscribe_market_data(contract)
-    bars = conn._run_sync(sup.subscribe_bars_async(contract, bar_size="1 min", duration="1 D"))
+    bars = sup.subscribe_bars(contract, bar_size="1 min", duration="1 D")
     assert len(bars.bars) > 0
     assert conn.wait_until(lambda: ticks.updates >= 2 and bars.updates >= 1, 5)
     return ticks, bars
@@ -195,8 +195,8 @@ def test_1101_resubscribes_with_fresh_request_ids(sim, tmp_path, conns):
     assert (requests[REQ_MKT_DATA], requests[REQ_HISTORICAL_DATA]) == (1, 1)
     assert conn.state is ConnectionState.CONNECTED
     kinds = [e.kind for e in seen]
-    assert kinds.index(EventKind.IB_LOST) < kinds.index(EventKind.RESTORED_DATA_LOST) < kinds.index(
-        EventKind.RESUBSCRIBED
+    assert (
+        kinds.index(EventKind.IB_LOST) < kinds.index(EventKind.RESTORED_DATA_LOST) < kinds.index(EventKind.RESUBSCRIBED)
     )
     assert conn.get_stats()["disconnects"] == 0
 
@@ -286,8 +286,7 @@ def _levels(caplog, prefix: str) -> list[int]:
 
 def test_reset_window_rules():
     windows = as_windows(
-        NY_RESET
-        + [{"region": "weekend", "start": "23:00", "end": "03:00", "tz": "America/New_York", "days": ["Fri"]}]
+        NY_RESET + [{"region": "weekend", "start": "23:00", "end": "03:00", "tz": "America/New_York", "days": ["Fri"]}]
     )
     assert in_reset_window(INSIDE, windows) and not in_reset_window(OUTSIDE, windows)
     # Thursday is not a reset day for the test window

@@ -97,7 +97,7 @@ def test_product_units_follow_ib(catalog):
     corn = catalog.product("ZC", sec_type="FUT")
     assert (corn.price_magnifier, corn.min_tick, corn.multiplier) == (100, 0.25, "5000")
     assert 300 < corn.base_price < 700  # cents per bushel
-    assert catalog.product("SI", sec_type="FUT").trading_class == "SI"
+    assert catalog.product("SI", sec_type="FUT").trading_class == "SIL"  # the 1000 oz contract is class SIL at IB
     assert catalog.product("SOFR3").trading_class == "SR3"
     assert catalog.product("VIX").time_zone_id == "US/Central"
     assert catalog.product("GBL").time_zone_id == "MET"
