@@ -59,9 +59,9 @@ FARMS_BROKEN = (2103, 2105, 2157)
 FARMS_OK = (2104, 2106, 2158)
 
 
-def text(code: int, **fields: object) -> str:
-    """The TWS text of `code`, with its placeholders filled."""
-    template = TEXTS[code]
+def text(error_code: int, /, **fields: object) -> str:
+    """The TWS text of `error_code`, with its placeholders filled (e.g. `code=` of a 321)."""
+    template = TEXTS[error_code]
     return template.format(**fields) if fields else template
 
 

@@ -566,6 +566,11 @@ class ConnectionSupervisor:
         _SUPERVISORS.discard(self)
         self._emit(EventKind.CLOSED, None, "connection closed")
 
+    def pending_tasks(self) -> list[asyncio.Task]:
+        """Background tasks not yet finished (reconnect loop, 1101 resubscription)."""
+        tasks = [*self._background, self._reconnect_task]
+        return [t for t in tasks if t is not None and not t.done()]
+
     @property
     def closed(self) -> bool:
         return self._closed

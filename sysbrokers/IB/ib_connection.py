@@ -308,6 +308,9 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
         )
         try:
             done, _ = await asyncio.wait({task, failure}, timeout=self.connect_timeout, return_when="FIRST_COMPLETED")
+        except asyncio.CancelledError:  # closed while reconnecting: leave no socket behind
+            await self._abandon(task)
+            raise
         finally:
             ib.errorEvent -= on_error
             ib.client.apiStart -= on_api_start
@@ -434,7 +437,8 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
                 store.close()
 
     # ---------------------------------------------------------------- loop
-    def _run_sync(self, coro):
+    def run_sync(self, coro):
+        """Run a coroutine to completion on ib_async's loop, from synchronous code."""
         loop = util.getLoop()
         if loop.is_running() and not _nested_loop_allowed():
             coro.close()
@@ -444,11 +448,17 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
             )
         return loop.run_until_complete(coro)
 
+    _run_sync = run_sync  # the name the client objects already use
+
     def _settle_loop(self) -> None:
         """Let cancelled background tasks finish so none is left pending on the loop."""
         loop = util.getLoop()
-        if not loop.is_running() and not loop.is_closed():
-            loop.run_until_complete(asyncio.sleep(0))
+        if loop.is_running() or loop.is_closed():
+            return
+        pending = [t for t in self.supervisor.pending_tasks() if t.get_loop() is loop]
+        if pending:
+            loop.run_until_complete(asyncio.wait(pending, timeout=3))
+        loop.run_until_complete(asyncio.sleep(0))
 
 
 class _Heartbeat:

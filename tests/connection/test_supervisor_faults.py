@@ -300,3 +300,28 @@ def test_reset_window_rules():
     with pytest.raises(ValueError):
         in_reset_window(dt.datetime(2025, 3, 4, 5, 30), windows)
     assert as_windows(windows) == windows
+
+
+@pytest.mark.slow
+def test_realtime_bars_pnl_and_account_updates_are_resubscribed(sim, tmp_path, conns):
+    conn = conns(open_conn(sim, tmp_path, 69))
+    sup = conn.supervisor
+    realtime = sup.subscribe_realtime_bars(es(conn), what_to_show="MIDPOINT")
+    pnl = sup.subscribe_pnl("DU123456")
+    account = sup.subscribe_account_updates("DU123456")
+    assert conn.wait_until(lambda: pnl.updates >= 1 and account.updates >= 1, 5)
+    assert list(sim.sessions[69].rt_subs) == [realtime.req_id]
+
+    sim.faults.connectivity_lost(restore="1101", after=0.2)  # drops the real-time bars only
+    assert conn.wait_until(lambda: realtime.resubscriptions == 1, 3)
+    assert list(sim.sessions[69].rt_subs) == [realtime.req_id]
+    assert pnl.resubscriptions == account.resubscriptions == 0
+
+    old_pnl = pnl.pnl
+    sim.faults.disconnect_client(69)
+    assert conn.wait_until(lambda: conn.get_stats()["reconnects"] == 1 and conn.is_connected(), 5)
+    counts = (pnl.updates, account.updates)
+    assert conn.wait_until(lambda: pnl.updates > counts[0] and account.updates > counts[1], 5)
+    assert pnl.pnl is not old_pnl and pnl.resubscriptions == account.resubscriptions == 1
+    assert list(sim.sessions[69].rt_subs) == [realtime.req_id] and realtime.resubscriptions == 2
+    assert set(sim.sessions[69].pnl_subs) == {pnl.req_id}

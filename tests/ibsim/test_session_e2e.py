@@ -206,3 +206,18 @@ def test_stop_closes_clients_and_leaves_no_threads(sim_factory, connect):
     assert not [t for t in threading.enumerate() if t.name == "ibsim"]
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", sim.port), timeout=1)
+
+
+def test_invalid_account_code_is_a_321_not_a_crash(sim):
+    sock = _handshake(sim.port)
+    _read_frame(sock)
+    sock.sendall(_frame("71", "2", "13", ""))
+    sock.sendall(_frame("6", "2", "1", "NOT-MY-ACCOUNT"))
+    deadline = time.monotonic() + 5
+    codes = []
+    while time.monotonic() < deadline and "321" not in codes:
+        fields = _read_frame(sock)
+        if fields[0] == "4":
+            codes.append(fields[3])
+    assert "321" in codes and "322" not in codes
+    sock.close()

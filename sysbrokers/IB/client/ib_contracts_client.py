@@ -1,0 +1,165 @@
+"""`ibContractsClient`: futures contracts at IB — resolution, expiries, ticks, trading hours.
+
+Contract details are cached per process (per gateway address), so resolving the same contract
+twice costs one request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from typing import Any
+
+from ib_async import Contract, ContractDetails
+
+from sysbrokers.IB.client.ib_client import ibClient
+from sysbrokers.IB.contract_resolution import (
+    ResolvedContract,
+    choose_contract,
+    contract_pattern,
+    instrument_pattern,
+    parse_trading_hours,
+    resolved,
+)
+from sysbrokers.IB.ib_errors import IBNoSecurityDefinition
+from sysbrokers.IB.ib_instrument_config import load_futures_config, load_trading_hours_overrides
+from sysobjects.contract_dates import expiryDate
+from sysobjects.contracts import futuresContract
+from sysobjects.instruments import futuresInstrumentWithIBConfigData
+
+# Listings change once a day at most; a contract's details never change.
+LISTING_CACHE_SECONDS = 3600.0
+
+_cache_lock = threading.Lock()
+_resolved_cache: dict[tuple, ResolvedContract] = {}
+_listing_cache: dict[tuple, tuple[float, list[ContractDetails]]] = {}
+
+
+def clear_contract_cache() -> None:
+    """Forget every cached contract (tests; or after changing the instrument config)."""
+    with _cache_lock:
+        _resolved_cache.clear()
+        _listing_cache.clear()
+
+
+class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
+    """Finds the one IB contract behind a `futuresContract` and reports its IB details."""
+
+    # ------------------------------------------------------------ instruments
+    def instrument_with_ib_data(self, instrument_code: str) -> futuresInstrumentWithIBConfigData:
+        """The instrument's IB configuration (raises `UnknownInstrument` naming the code and file)."""
+        return load_futures_config().get(instrument_code)
+
+    # -------------------------------------------------------------- resolving
+    def resolve(self, contract: futuresContract, allow_expired: bool = False) -> ResolvedContract:
+        """The IB contract for `contract` (its month, or exact expiry when the date has a day)."""
+        instrument = self.instrument_with_ib_data(contract.instrument_code)
+        contract_date = contract.contract_date
+        key = (self._gateway_key(), contract.instrument_code, contract_date.date_str)
+        with _cache_lock:
+            hit = _resolved_cache.get(key)
+        if hit is not None:
+            return hit
+        pattern = contract_pattern(instrument, contract_date, include_expired=allow_expired)
+        details = self._contract_details(pattern, f"contract details for {contract.key}", allow_missing=True)
+        chosen = resolved(choose_contract(details, instrument, contract_date))
+        with _cache_lock:
+            _resolved_cache[key] = chosen
+            # The exact-expiry form finds the same contract next time without a request.
+            _resolved_cache[(self._gateway_key(), contract.instrument_code, f"{chosen.expiry_date:%Y%m%d}")] = chosen
+        return chosen
+
+    def ib_futures_contract(self, contract: futuresContract, allow_expired: bool = False) -> Contract:
+        """The qualified ib_async `Contract` (with conId) for `contract`."""
+        return self.resolve(contract, allow_expired).contract
+
+    def ib_get_contract_details(self, contract: futuresContract, allow_expired: bool = False) -> ContractDetails:
+        return self.resolve(contract, allow_expired).details
+
+    def listed_contracts(self, instrument_code: str, allow_expired: bool = False) -> list[ResolvedContract]:
+        """Every contract IB lists for the instrument (expired ones too with `allow_expired`)."""
+        instrument = self.instrument_with_ib_data(instrument_code)
+        key = (self._gateway_key(), instrument_code, allow_expired)
+        with _cache_lock:
+            hit = _listing_cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < LISTING_CACHE_SECONDS:
+            details = hit[1]
+        else:
+            pattern = instrument_pattern(instrument, include_expired=allow_expired)
+            details = self._contract_details(pattern, f"contracts of {instrument_code}", allow_missing=True)
+            with _cache_lock:
+                _listing_cache[key] = (time.monotonic(), details)
+        chosen = [
+            d
+            for d in details
+            if not instrument.ib_data.trading_class or d.contract.tradingClass == instrument.ib_data.trading_class
+        ]
+        return sorted((resolved(d) for d in chosen), key=lambda r: r.expiry_date)
+
+    # ----------------------------------------------------- pysystemtrade API
+    def broker_get_futures_contract_list(self, instrument_code: str, allow_expired: bool = False) -> list[str]:
+        """IB's expiries (YYYYMMDD) of the instrument's listed contracts, nearest first."""
+        return [f"{r.expiry_date:%Y%m%d}" for r in self.listed_contracts(instrument_code, allow_expired)]
+
+    def broker_get_single_contract_expiry_date(
+        self, contract: futuresContract, allow_expired: bool = False
+    ) -> expiryDate:
+        return expiryDate.from_date(self.resolve(contract, allow_expired).expiry_date)
+
+    def ib_get_min_tick_size(self, contract: futuresContract, allow_expired: bool = False) -> float:
+        """The minimum price move in the layer's price units (IB's minTick / price magnifier)."""
+        found = self.resolve(contract, allow_expired)
+        return found.min_tick / found.price_magnifier
+
+    def ib_get_price_magnifier(self, contract: futuresContract, allow_expired: bool = False) -> int:
+        return self.resolve(contract, allow_expired).price_magnifier
+
+    def ib_get_trading_hours(self, contract: futuresContract) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The coming trading sessions as UTC (start, end) pairs.
+
+        IB's tradingHours, narrowed to the instrument's entry in the trading-hours overrides
+        (ib_config_trading_hours.yaml, then private_config_trading_hours.yaml) when it has one.
+        """
+        found = self.resolve(contract)
+        hours = parse_trading_hours(found.details.tradingHours, found.time_zone)
+        override = load_trading_hours_overrides().for_instrument(contract.instrument_code)
+        if override is None or not hours:
+            return hours
+        allowed: list[tuple[dt.datetime, dt.datetime]] = []
+        day = hours[0][0].date() - dt.timedelta(days=1)
+        while day <= hours[-1][1].date() + dt.timedelta(days=1):
+            allowed.extend(override.sessions_on(day))
+            day += dt.timedelta(days=1)
+        return _intersect(hours, allowed)
+
+    def ib_get_liquid_hours(self, contract: futuresContract) -> list[tuple[dt.datetime, dt.datetime]]:
+        found = self.resolve(contract)
+        return parse_trading_hours(found.details.liquidHours, found.time_zone)
+
+    # ------------------------------------------------------------- internals
+    def _contract_details(self, pattern: Contract, what: str, allow_missing: bool) -> list[ContractDetails]:
+        try:
+            return self.run_request(lambda: self.ib.reqContractDetailsAsync(pattern), what, contract=pattern)
+        except IBNoSecurityDefinition:
+            if allow_missing:
+                return []
+            raise
+
+    def _gateway_key(self) -> tuple[Any, ...]:
+        conn = self.ib_connection
+        stats = conn.get_stats()
+        return (stats.get("ipaddress"), stats.get("port"))
+
+
+def _intersect(
+    a: list[tuple[dt.datetime, dt.datetime]], b: list[tuple[dt.datetime, dt.datetime]]
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    out = []
+    for start_a, end_a in a:
+        for start_b, end_b in b:
+            start, end = max(start_a, start_b), min(end_a, end_b)
+            if end > start:
+                out.append((start, end))
+    return sorted(out)
+

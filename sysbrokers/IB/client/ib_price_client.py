@@ -1,0 +1,318 @@
+"""`ibPriceClient`: historical bars within IB's pacing rules, tick snapshots and streams.
+
+Historical downloads are paged with the longest duration IB allows per bar size, paced so that
+IB's rules are never broken (`sysbrokers.IB.pacing`), deduplicated, checked for order, and
+converted from IB's price units (the price magnifier) into the layer's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from ib_async import BarData, Contract
+
+from sysbrokers.IB.client.ib_contracts_client import ibContractsClient
+from sysbrokers.IB.contract_resolution import ResolvedContract
+from sysbrokers.IB.ib_errors import IBNoData, IBPacingViolation, IBPermissionError
+from sysbrokers.IB.pacing import HistoricalPacer
+from sysobjects.contracts import futuresContract
+from sysobjects.futures_per_contract_prices import Frequency, futuresContractPrices
+
+UTC = dt.UTC
+
+
+@dataclass(frozen=True)
+class BarPlan:
+    """How one frequency is downloaded: IB's bar size and the longest span one request may cover."""
+
+    bar_size: str
+    duration_unit: str  # IB duration unit of a full page: "S", "D", "W", "M" or "Y"
+    duration_count: int
+    page: dt.timedelta  # the span of one full page
+    max_gap: dt.timedelta  # a page whose first bar starts later than this after its start reached the data's start
+
+
+BAR_PLANS: dict[Frequency, BarPlan] = {
+    Frequency.Day: BarPlan("1 day", "Y", 10, dt.timedelta(days=3650), dt.timedelta(days=10)),
+    Frequency.Hour: BarPlan("1 hour", "D", 30, dt.timedelta(days=30), dt.timedelta(days=5)),
+    Frequency.Minutes_15: BarPlan("15 mins", "W", 1, dt.timedelta(days=7), dt.timedelta(days=4)),
+    Frequency.Minutes_5: BarPlan("5 mins", "W", 1, dt.timedelta(days=7), dt.timedelta(days=4)),
+    Frequency.Minute: BarPlan("1 min", "S", 86400, dt.timedelta(days=1), dt.timedelta(hours=20)),
+    Frequency.Seconds_10: BarPlan("10 secs", "S", 14400, dt.timedelta(hours=4), dt.timedelta(hours=3)),
+    Frequency.Second: BarPlan("1 secs", "S", 1800, dt.timedelta(minutes=30), dt.timedelta(minutes=25)),
+}
+
+PACING_RETRIES = 5
+PACING_BACKOFF = 2.0  # seconds, doubled after each pacing violation that still happens
+
+
+@dataclass(frozen=True)
+class TickSnapshot:
+    """Top of book as the stack handler uses it (prices in the layer's units)."""
+
+    time: dt.datetime
+    bid: float
+    ask: float
+    bid_size: float
+    ask_size: float
+    last: float
+    delayed: bool
+
+
+@dataclass
+class DownloadStats:
+    requests: int = 0
+    pacing_waits: float = 0.0
+    pacing_violations: int = 0
+    bars: int = 0
+
+
+_pacers: dict[tuple, HistoricalPacer] = {}
+
+
+def pacer_for(gateway: tuple) -> HistoricalPacer:
+    """One pacer per gateway and process: IB paces per connection's user, not per client object."""
+    pacer = _pacers.get(gateway)
+    if pacer is None:
+        pacer = _pacers[gateway] = HistoricalPacer()
+    return pacer
+
+
+class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public name
+    """Prices of futures contracts at IB."""
+
+    def __init__(self, ibconnection, log=None, pacer: HistoricalPacer | None = None):
+        super().__init__(ibconnection, log)
+        self.pacer = pacer or pacer_for(self._gateway_key())
+        self.stats = DownloadStats()
+        self.now = lambda: dt.datetime.now(UTC)
+
+    # ------------------------------------------------------------ historical
+    def broker_get_historical_futures_data_for_contract(
+        self,
+        contract: futuresContract,
+        bar_freq: Frequency | str = Frequency.Day,
+        whatToShow: str = "TRADES",  # noqa: N803 - pysystemtrade's argument name
+        allow_expired: bool = False,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> futuresContractPrices:
+        """All bars of one contract at one frequency between `start` (default: as far back as IB
+        has them) and `end` (default: now, or the contract's expiry).
+
+        Raises `IBNoData` when IB has no bars at all (e.g. a contract that expired too long ago),
+        `IBNoSecurityDefinition` for an unknown contract, `IBPermissionError` without permission.
+        """
+        frequency = Frequency(bar_freq)
+        plan = BAR_PLANS.get(frequency)
+        if plan is None:
+            raise ValueError(f"no IB bar size for frequency {frequency.value!r}; use one of {list(BAR_PLANS)}")
+        found = self.resolve(contract, allow_expired=allow_expired)
+        bars = self._download(found, plan, whatToShow.upper(), start, end, f"{contract.key} {frequency.value}")
+        prices = futuresContractPrices.from_ib_bars(bars, frequency=frequency)
+        return _unmagnify(prices, found.price_magnifier)
+
+    def _download(
+        self,
+        found: ResolvedContract,
+        plan: BarPlan,
+        what: str,
+        start: dt.datetime | None,
+        end: dt.datetime | None,
+        label: str,
+    ) -> list[BarData]:
+        now = self.now()
+        stop = min(end or now, now)
+        if found.expiry_utc is not None:
+            stop = min(stop, found.expiry_utc + dt.timedelta(days=1))
+        pages: list[list[BarData]] = []
+        page_end = stop
+        while True:
+            try:
+                page = self._request_page(found.contract, page_end, plan, what, label)
+            except IBNoData:
+                if pages:
+                    break  # the page before reached the first bar IB has
+                raise
+            if not page:
+                break
+            pages.append(page)
+            first = _bar_time(page[0])
+            page_start = page_end - plan.page
+            if start is not None and first <= start:
+                break
+            if first - page_start > plan.max_gap:
+                break  # the data begins inside this page
+            page_end = first
+        bars = _merge_pages(pages)
+        if start is not None:
+            bars = [b for b in bars if _bar_time(b) >= start]
+        self.stats.bars += len(bars)
+        return bars
+
+    def _request_page(self, contract: Contract, end: dt.datetime, plan: BarPlan, what: str, label: str) -> list:
+        end_text = end.astimezone(UTC).strftime("%Y%m%d-%H:%M:%S")
+        duration = f"{plan.duration_count} {plan.duration_unit}"
+        request_key = (contract.conId, end_text, duration, plan.bar_size, what)
+        contract_key = (contract.conId, contract.exchange)
+        backoff = PACING_BACKOFF
+        for attempt in range(PACING_RETRIES + 1):
+            self.stats.pacing_waits += self.pacer.acquire(request_key, contract_key, what, sleep=self._sleep)
+            self.stats.requests += 1
+            try:
+                return list(
+                    self.run_request(
+                        lambda: self.ib.reqHistoricalDataAsync(
+                            contract, end_text, duration, plan.bar_size, what, False, 2, timeout=0
+                        ),
+                        f"historical {plan.bar_size} bars of {label} to {end_text}",
+                        contract=contract,
+                    )
+                )
+            except IBPacingViolation:
+                self.stats.pacing_violations += 1
+                if attempt == PACING_RETRIES:
+                    raise
+                self.log.warning("pacing violation on %s; retrying in %.1fs", label, backoff)
+                self._sleep(backoff)
+                backoff *= 2
+        raise AssertionError("unreachable")
+
+    def _sleep(self, seconds: float) -> None:
+        # Sleep with the event loop running, so that the connection stays serviced.
+        self.ib_connection.sleep(seconds)
+
+    # ------------------------------------------------------------- snapshots
+    def broker_get_tick_snapshot(self, contract: futuresContract, wait_seconds: float = 10.0) -> TickSnapshot:
+        """Bid, ask, sizes and last of one contract: live data, or delayed data when the account has no
+        live permission for it (IB error 354)."""
+        found = self.resolve(contract)
+        ib = self.ib
+        delayed = False
+        try:
+            ticker = self._wait_for_quote(found.contract, wait_seconds, contract.key)
+        except IBPermissionError:
+            self.log.warning("no live market data for %s: asking for delayed data", contract.key)
+            ib.reqMarketDataType(3)
+            delayed = True
+            ticker = self._wait_for_quote(found.contract, wait_seconds, contract.key)
+        magnifier = found.price_magnifier
+        return TickSnapshot(
+            time=ticker.time or self.now(),
+            bid=ticker.bid / magnifier,
+            ask=ticker.ask / magnifier,
+            bid_size=ticker.bidSize,
+            ask_size=ticker.askSize,
+            last=ticker.last / magnifier if not math.isnan(ticker.last) else math.nan,
+            delayed=delayed,
+        )
+
+    def _wait_for_quote(self, contract: Contract, wait_seconds: float, label: str):
+        ib = self.ib
+
+        async def wait():
+            ticker = ib.reqMktData(contract, "", False, False)
+            try:
+                deadline = time.monotonic() + wait_seconds
+                while time.monotonic() < deadline:
+                    if _valid(ticker.bid) and _valid(ticker.ask):
+                        return ticker
+                    await asyncio.sleep(0.02)
+                raise IBNoData(message=f"no bid and ask for {label} within {wait_seconds:g}s")
+            finally:
+                ib.cancelMktData(contract)
+
+        return self.run_request(wait, f"quote for {label}", contract=contract, timeout=wait_seconds + 5)
+
+    # ------------------------------------------------------------- streaming
+    async def stream_quotes(self, contract: futuresContract) -> AsyncIterator[TickSnapshot]:
+        """Quotes of one contract as they change; survives reconnects and 1101 (resubscribed by
+        the connection supervisor). Stop by leaving the `async for`."""
+        found = self.resolve(contract)
+        handle = self.ib_connection.supervisor.subscribe_market_data(found.contract)
+        queue: asyncio.Queue = asyncio.Queue()
+        handle.updateEvent += queue.put_nowait
+        try:
+            while True:
+                current = await queue.get()
+                ticker = current.ticker
+                if _valid(ticker.bid) and _valid(ticker.ask):
+                    yield TickSnapshot(
+                        time=ticker.time or self.now(),
+                        bid=ticker.bid / found.price_magnifier,
+                        ask=ticker.ask / found.price_magnifier,
+                        bid_size=ticker.bidSize,
+                        ask_size=ticker.askSize,
+                        last=ticker.last / found.price_magnifier if _valid(ticker.last) else math.nan,
+                        delayed=False,
+                    )
+        finally:
+            handle.updateEvent -= queue.put_nowait
+            handle.cancel()
+
+    async def stream_bars(
+        self, contract: futuresContract, bar_size: str = "5 secs", keep_up_to_date: bool = False
+    ) -> AsyncIterator[BarData]:
+        """5-second real-time bars (default) or keepUpToDate bars of `bar_size`, surviving
+        reconnects. Prices are in the layer's units."""
+        found = self.resolve(contract)
+        supervisor = self.ib_connection.supervisor
+        if keep_up_to_date:
+            handle = await supervisor.subscribe_bars_async(found.contract, bar_size=bar_size, duration="1 D")
+        else:
+            handle = supervisor.subscribe_realtime_bars(found.contract)
+        queue: asyncio.Queue = asyncio.Queue()
+        handle.updateEvent += queue.put_nowait
+        try:
+            while True:
+                current = await queue.get()
+                if current.bars:
+                    yield _unmagnify_bar(current.bars[-1], found.price_magnifier)
+        finally:
+            handle.updateEvent -= queue.put_nowait
+            handle.cancel()
+
+
+def _valid(value: float) -> bool:
+    return value is not None and not math.isnan(value) and value > 0
+
+
+def _bar_time(bar) -> dt.datetime:
+    if isinstance(bar.date, dt.datetime):
+        return bar.date.astimezone(UTC)
+    return dt.datetime.combine(bar.date, dt.time(0), UTC)
+
+
+def _merge_pages(pages: list[list[BarData]]) -> list[BarData]:
+    """One list from pages downloaded newest first: deduplicated (a later page never wins over
+    an earlier one's bars) and strictly increasing."""
+    by_time: dict[object, BarData] = {}
+    for page in pages:
+        for bar in page:
+            by_time.setdefault(bar.date, bar)
+    return [by_time[k] for k in sorted(by_time, key=lambda d: _bar_time(by_time[d]))]
+
+
+def _unmagnify(prices: futuresContractPrices, magnifier: int) -> futuresContractPrices:
+    if magnifier == 1 or prices.empty:
+        return prices
+    scaled = prices.copy()
+    for column in ("OPEN", "HIGH", "LOW", "FINAL"):
+        scaled[column] = scaled[column] / magnifier
+    return futuresContractPrices(scaled, frequency=prices.frequency)
+
+
+def _unmagnify_bar(bar, magnifier: int):
+    if magnifier == 1:
+        return bar
+    import dataclasses
+
+    changes = {name: getattr(bar, name) / magnifier for name in ("open", "high", "low", "close") if hasattr(bar, name)}
+    if hasattr(bar, "open_"):
+        changes["open_"] = bar.open_ / magnifier
+    return dataclasses.replace(bar, **changes)

@@ -1,0 +1,198 @@
+"""From a contract month to the one IB contract, and IB's contract fields in plain types.
+
+Pure functions over ib_async objects: building the request pattern, choosing among several
+matches (weekly, daily and serial contracts are resolved by configuration, never silently),
+normalising IB's expiry formats and parsing trading hours into UTC intervals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ib_async import Contract, ContractDetails, Future
+
+from sysbrokers.IB.ib_errors import IBNoSecurityDefinition
+from sysbrokers.IB.ib_instrument_config import canonical_time_zone
+from sysobjects.contract_dates import contractDate
+from sysobjects.instruments import futuresInstrumentWithIBConfigData
+
+UTC = dt.UTC
+# Monthly contracts' local symbols: class + month letter + year digit(s) ("ESM5", "SR3Z4"), or
+# IB's "ZN   JUN 25" / "FGBL DEC 19" style. Weeklies and dailies carry a week or day number.
+_MONTHLY_LOCAL_SYMBOL = re.compile(r"^[A-Z0-9]+[FGHJKMNQUVXZ]\d{1,2}$|^[A-Z0-9]+\s+[A-Z]{3} \d{2}$")
+
+
+class AmbiguousContract(IBNoSecurityDefinition):
+    """Several IB contracts match a contract month and the configuration does not say which."""
+
+
+@dataclass(frozen=True)
+class ResolvedContract:
+    """One IB futures contract with the details the layer uses."""
+
+    contract: Contract
+    details: ContractDetails
+    expiry_date: dt.date  # last trade date
+    expiry_utc: dt.datetime | None  # last trade instant, when IB gives a time
+    time_zone: str  # IANA name of the exchange's zone
+    min_tick: float  # in IB's price units
+    price_magnifier: int
+
+
+def contract_pattern(
+    instrument: futuresInstrumentWithIBConfigData, contract_date: contractDate, include_expired: bool = False
+) -> Future:
+    """The reqContractDetails pattern for one contract month (YYYYMM) or exact expiry (YYYYMMDD)."""
+    ib = instrument.ib_data
+    pattern = Future(
+        symbol=ib.ib_symbol,
+        lastTradeDateOrContractMonth=contract_date.short_date_str,
+        exchange=ib.ib_exchange,
+        currency=ib.ib_currency or "",
+        multiplier=ib.ib_multiplier_str,
+        tradingClass=ib.trading_class or "",
+    )
+    pattern.includeExpired = include_expired
+    return pattern
+
+
+def instrument_pattern(instrument: futuresInstrumentWithIBConfigData, include_expired: bool = False) -> Future:
+    """The pattern for every listed month of an instrument."""
+    ib = instrument.ib_data
+    pattern = Future(
+        symbol=ib.ib_symbol,
+        exchange=ib.ib_exchange,
+        currency=ib.ib_currency or "",
+        multiplier=ib.ib_multiplier_str,
+        tradingClass=ib.trading_class or "",
+    )
+    pattern.includeExpired = include_expired
+    return pattern
+
+
+def is_monthly(details: ContractDetails) -> bool:
+    return bool(_MONTHLY_LOCAL_SYMBOL.match(details.contract.localSymbol or ""))
+
+
+def choose_contract(
+    candidates: list[ContractDetails],
+    instrument: futuresInstrumentWithIBConfigData,
+    contract_date: contractDate,
+) -> ContractDetails:
+    """The one contract for `contract_date` among IB's matches.
+
+    Several matches are narrowed by the configured trading class, an exact expiry day, and —
+    only when the instrument's config says IgnoreWeekly — by dropping weekly and daily
+    contracts. Anything still ambiguous raises `AmbiguousContract` listing the candidates.
+    """
+    label = f"{instrument.instrument_code} {contract_date.date_str}"
+    if not candidates:
+        raise IBNoSecurityDefinition(message=f"IB has no contract for {label} ({_describe_pattern(instrument)})")
+    remaining = list(candidates)
+    trading_class = instrument.ib_data.trading_class
+    if trading_class:
+        remaining = [d for d in remaining if d.contract.tradingClass == trading_class] or remaining
+    if contract_date.is_day_defined():
+        exact = [d for d in remaining if d.contract.lastTradeDateOrContractMonth[:8] == contract_date.date_str]
+        remaining = exact or remaining
+    if len(remaining) > 1 and instrument.ib_data.ignore_weekly:
+        remaining = [d for d in remaining if is_monthly(d)] or remaining
+    if len(remaining) == 1:
+        return remaining[0]
+    listing = ", ".join(
+        f"{d.contract.localSymbol} (class {d.contract.tradingClass}, expiry {d.contract.lastTradeDateOrContractMonth})"
+        for d in remaining
+    )
+    raise AmbiguousContract(
+        message=(
+            f"{len(remaining)} IB contracts match {label}: {listing}. Set IBTradingClass for "
+            f"{instrument.instrument_code} in ib_config_futures.csv (or IgnoreWeekly=TRUE to keep the "
+            "monthly one), or ask for an exact expiry YYYYMMDD"
+        )
+    )
+
+
+def _describe_pattern(instrument: futuresInstrumentWithIBConfigData) -> str:
+    ib = instrument.ib_data
+    parts = [ib.ib_symbol, ib.ib_exchange, ib.ib_currency or "", ib.ib_multiplier_str, ib.trading_class or ""]
+    return " ".join(p for p in parts if p)
+
+
+def zone_of(details: ContractDetails) -> str:
+    """IANA name of the contract's exchange zone (IB sends legacy names like US/Central, MET)."""
+    name = details.timeZoneId or "UTC"
+    canonical = canonical_time_zone(name) or name
+    try:
+        ZoneInfo(canonical)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC"
+    return canonical
+
+
+def normalise_expiry(text: str, time_text: str = "", zone: str = "UTC") -> tuple[dt.date, dt.datetime | None]:
+    """IB's expiry in any of its formats -> (last trade date, last trade instant in UTC or None).
+
+    Accepts "YYYYMMDD", "YYYYMMDD HH:MM[:SS] ZONE", the UTC form "YYYYMMDD-HH:MM:SS", and the
+    pieces ib_async splits them into (date, lastTradeTime, timeZoneId).
+    """
+    raw = text.strip()
+    if "-" in raw[8:9]:
+        date_part, time_part = raw.split("-", 1)
+        zone = "UTC"
+    else:
+        parts = raw.split()
+        date_part = parts[0] if parts else ""
+        time_part = parts[1] if len(parts) > 1 else time_text
+        if len(parts) > 2:
+            zone = canonical_time_zone(parts[2]) or parts[2]
+    if not re.fullmatch(r"\d{8}", date_part):
+        raise ValueError(f"IB expiry {text!r} does not start with YYYYMMDD")
+    day = dt.datetime.strptime(date_part, "%Y%m%d").date()
+    time_part = time_part.strip()
+    if not time_part:
+        return day, None
+    fmt = "%H:%M:%S" if time_part.count(":") == 2 else "%H:%M"
+    clock = dt.datetime.strptime(time_part, fmt).time()
+    local = dt.datetime.combine(day, clock, ZoneInfo(zone))
+    return day, local.astimezone(UTC)
+
+
+def resolved(details: ContractDetails) -> ResolvedContract:
+    zone = zone_of(details)
+    expiry_date, expiry_utc = normalise_expiry(details.contract.lastTradeDateOrContractMonth, details.lastTradeTime, zone)
+    return ResolvedContract(
+        contract=details.contract,
+        details=details,
+        expiry_date=expiry_date,
+        expiry_utc=expiry_utc,
+        time_zone=zone,
+        min_tick=float(details.minTick),
+        price_magnifier=int(details.priceMagnifier or 1),
+    )
+
+
+def parse_trading_hours(text: str, zone: str) -> list[tuple[dt.datetime, dt.datetime]]:
+    """IB's tradingHours / liquidHours ("20250304:1700-20250305:1600;20250308:CLOSED") as UTC intervals."""
+    tz = ZoneInfo(zone)
+    intervals = []
+    for item in (text or "").split(";"):
+        item = item.strip()
+        if not item or item.endswith("CLOSED"):
+            continue
+        try:
+            start_text, end_text = item.split("-")
+            start = _local_stamp(start_text, tz)
+            end = _local_stamp(end_text, tz)
+        except ValueError as exc:
+            raise ValueError(f"unreadable IB trading hours entry {item!r} in {text!r}") from exc
+        if end > start:
+            intervals.append((start, end))
+    return sorted(intervals)
+
+
+def _local_stamp(text: str, tz: ZoneInfo) -> dt.datetime:
+    local = dt.datetime.strptime(text.strip(), "%Y%m%d:%H%M").replace(tzinfo=tz)
+    return local.astimezone(UTC)
