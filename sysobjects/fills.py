@@ -19,6 +19,7 @@ __all__ = [
     "Fill",
     "InvalidFill",
     "as_utc",
+    "check_commission",
     "datetime_from_iso",
     "datetime_to_iso",
     "listOfFills",
@@ -106,7 +107,7 @@ class Fill:
         object.__setattr__(self, "price", float(self.price))
         for name in ("perm_id", "con_id", "order_id", "client_id"):
             object.__setattr__(self, name, _optional_int(getattr(self, name), name))
-        _check_commission(self.commission, self.commission_currency)
+        check_commission(self.commission, self.commission_currency)
         if self.commission is not None:
             object.__setattr__(self, "commission", float(self.commission))
 
@@ -181,7 +182,8 @@ class Fill:
 _FIELDS = tuple(Fill.__dataclass_fields__)
 
 
-def _check_commission(commission: float | None, currency: str | None) -> None:
+def check_commission(commission: float | None, currency: str | None) -> None:
+    """Raise `InvalidFill` unless both are None, or a finite amount has a currency."""
     if commission is None:
         if currency is not None:
             raise InvalidFill("commission", commission, f"a currency ({currency!r}) without an amount")
@@ -215,7 +217,7 @@ class listOfFills(list[Fill]):  # noqa: N801 - pysystemtrade's naming
 
         Raises `KeyError` if no fill has that exec id.
         """
-        _check_commission(commission, currency)
+        check_commission(commission, currency)
         for index, existing in enumerate(self):
             if existing.exec_id == exec_id:
                 if (existing.commission, existing.commission_currency) == (float(commission), currency):

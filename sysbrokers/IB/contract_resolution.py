@@ -20,9 +20,10 @@ from sysobjects.contract_dates import contractDate
 from sysobjects.instruments import futuresInstrumentWithIBConfigData
 
 UTC = dt.UTC
-# Monthly contracts' local symbols: class + month letter + year digit(s) ("ESM5", "SR3Z4"), or
-# IB's "ZN   JUN 25" / "FGBL DEC 19" style. Weeklies and dailies carry a week or day number.
-_MONTHLY_LOCAL_SYMBOL = re.compile(r"^[A-Z0-9]+[FGHJKMNQUVXZ]\d{1,2}$|^[A-Z0-9]+\s+[A-Z]{3} \d{2}$")
+# A monthly contract's local symbol is its trading class followed by the month letter and year
+# digits ("ESM5", "SR3Z4", "6EZ5"), or IB's "ZN   JUN 25" / "FGBL DEC 19" style. Weekly and daily
+# contracts carry a week or day number between the class and the month ("VX25M5").
+_MONTH_SUFFIX = re.compile(r"^[FGHJKMNQUVXZ]\d{1,2}$|^\s+[A-Z]{3} \d{2}$")
 
 
 class AmbiguousContract(IBNoSecurityDefinition):
@@ -35,7 +36,7 @@ class ResolvedContract:
 
     contract: Contract
     details: ContractDetails
-    expiry_date: dt.date  # last trade date
+    expiry_date: dt.date | None  # last trade date (None for spot FX)
     expiry_utc: dt.datetime | None  # last trade instant, when IB gives a time
     time_zone: str  # IANA name of the exchange's zone
     min_tick: float  # in IB's price units
@@ -74,7 +75,11 @@ def instrument_pattern(instrument: futuresInstrumentWithIBConfigData, include_ex
 
 
 def is_monthly(details: ContractDetails) -> bool:
-    return bool(_MONTHLY_LOCAL_SYMBOL.match(details.contract.localSymbol or ""))
+    local = details.contract.localSymbol or ""
+    for prefix in (details.contract.tradingClass, details.contract.symbol):
+        if prefix and local.startswith(prefix) and _MONTH_SUFFIX.match(local[len(prefix) :]):
+            return True
+    return False
 
 
 def choose_contract(
@@ -162,7 +167,11 @@ def normalise_expiry(text: str, time_text: str = "", zone: str = "UTC") -> tuple
 
 def resolved(details: ContractDetails) -> ResolvedContract:
     zone = zone_of(details)
-    expiry_date, expiry_utc = normalise_expiry(details.contract.lastTradeDateOrContractMonth, details.lastTradeTime, zone)
+    expiry_date, expiry_utc = None, None
+    if details.contract.lastTradeDateOrContractMonth:
+        expiry_date, expiry_utc = normalise_expiry(
+            details.contract.lastTradeDateOrContractMonth, details.lastTradeTime, zone
+        )
     return ResolvedContract(
         contract=details.contract,
         details=details,

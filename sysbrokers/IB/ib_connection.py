@@ -78,6 +78,7 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
         self.max_client_id_retries = int(max_client_id_retries)
         self._heartbeat_seconds = float(heartbeat_seconds or config.client_id_heartbeat_seconds)
         self._closed = False
+        self._clock_offset: float | None = None
         self._heartbeat: Any = None
         self._heartbeat_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -241,6 +242,27 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
         # `conn.events += cb` rebinds the attribute to the same Event; nothing else is allowed.
         if value is not self.supervisor.events:
             raise AttributeError("conn.events cannot be replaced; use conn.events += callback")
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(IP address, port) of the gateway."""
+        return self._ipaddress, self._port
+
+    def now(self) -> dt.datetime:
+        """The gateway's current time (UTC).
+
+        Decisions like "has this contract expired?" or "download up to now" follow the gateway's
+        clock, which is the machine's clock against a real gateway and the simulated clock
+        against ibsim. The offset is measured once per connection with reqCurrentTime.
+        """
+        if self._clock_offset is None:
+            local_before = time.time()
+            gateway = self.run_sync(self._ib.reqCurrentTimeAsync())
+            local_after = time.time()
+            offset = gateway.timestamp() - (local_before + local_after) / 2
+            # A real gateway's clock agrees with ours within a second or two: treat as equal.
+            self._clock_offset = 0.0 if abs(offset) < 5 else offset
+        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self._clock_offset)
 
     def get_stats(self) -> dict[str, Any]:
         stats = self.supervisor.get_stats()

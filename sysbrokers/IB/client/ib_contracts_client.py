@@ -60,6 +60,10 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
         with _cache_lock:
             hit = _resolved_cache.get(key)
         if hit is not None:
+            if not allow_expired and hit.expiry_utc is not None and hit.expiry_utc <= self.ib_connection.now():
+                raise IBNoSecurityDefinition(
+                    message=f"{contract.key} expired on {hit.expiry_date}: ask with allow_expired=True"
+                )
             return hit
         pattern = contract_pattern(instrument, contract_date, include_expired=allow_expired)
         details = self._contract_details(pattern, f"contract details for {contract.key}", allow_missing=True)
@@ -147,9 +151,7 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
             raise
 
     def _gateway_key(self) -> tuple[Any, ...]:
-        conn = self.ib_connection
-        stats = conn.get_stats()
-        return (stats.get("ipaddress"), stats.get("port"))
+        return self.ib_connection.address
 
 
 def _intersect(

@@ -90,7 +90,7 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
         super().__init__(ibconnection, log)
         self.pacer = pacer or pacer_for(self._gateway_key())
         self.stats = DownloadStats()
-        self.now = lambda: dt.datetime.now(UTC)
+        self.now = ibconnection.now
 
     # ------------------------------------------------------------ historical
     def broker_get_historical_futures_data_for_contract(

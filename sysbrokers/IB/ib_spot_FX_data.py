@@ -1,0 +1,33 @@
+"""`ibFxPricesData`: spot FX prices from IB (seed 001 "FX Data")."""
+
+from __future__ import annotations
+
+import logging
+
+from sysbrokers.IB.client.ib_fx_client import ibFxClient
+from sysbrokers.IB.ib_connection import connectionIB
+from sysbrokers.IB.ib_instrument_config import get_list_of_fxcodes
+from sysobjects.spot_fx_prices import fxPrices
+
+
+class ibFxPricesData:  # noqa: N801 - pysystemtrade's public name
+    """Daily FX rates for the codes in ib_config_spot_FX.csv."""
+
+    def __init__(self, ibconnection: connectionIB, log: logging.Logger | None = None):
+        self._connection = ibconnection
+        self._client = ibFxClient(ibconnection, log)
+
+    @property
+    def ibconnection(self) -> connectionIB:
+        return self._connection
+
+    @property
+    def ib_client(self) -> ibFxClient:
+        return self._client
+
+    def get_list_of_fxcodes(self) -> list[str]:
+        return get_list_of_fxcodes()
+
+    def get_fx_prices(self, fx_code: str) -> fxPrices:
+        """Daily rates of `fx_code` (e.g. "GBPUSD"); raises `UnknownFxCode` for a code not configured."""
+        return self._client.broker_get_daily_fx_data(fx_code)
