@@ -13,6 +13,7 @@ INSTALL_REQUIRES = [
     "pyyaml>=6",
     "pyarrow>=15",
     "pandas_market_calendars>=5,<6",
+    "tqdm>=4.66",
 ]
 
 EXTRAS = {
@@ -38,5 +39,12 @@ setup(
     },
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,
-    entry_points={"console_scripts": ["ibsim=ibsim.__main__:main"]},
+    entry_points={
+        "console_scripts": [
+            "ibsim=ibsim.__main__:main",
+            "seed_price_data_from_IB=sysproduction.seed_price_data_from_IB:main",
+            "update_historical_prices=sysproduction.update_historical_prices:main",
+            "ib_client_ids=sysproduction.clientids:main",
+        ]
+    },
 )

@@ -2,6 +2,7 @@
 
 store = open_metadata_store(config)     # config.mongo_host set -> MongoDB, else SQLite file
 client_ids = store.client_id_data()     # an ibBrokerClientIdData
+orders = store.order_data()             # an OrderStore (broker orders and their fills)
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from sysbrokers.IB.client.ib_client_id import ibBrokerClientIdData
 from sysdata.config.configdata import Config, get_production_config
 from sysdata.mongodb.mongo_connection import mongoDb
 from sysdata.mongodb.mongo_IB_client_id import mongoIbBrokerClientIdData
+from sysdata.orders.mongo_order_store import MongoOrderStore
+from sysdata.orders.order_store import OrderStore
+from sysdata.orders.sqlite_order_store import SqliteOrderStore
 from sysdata.sqlite.sqlite_connection import sqliteDb
 from sysdata.sqlite.sqlite_IB_client_id import sqliteIbBrokerClientIdData
 
@@ -34,6 +38,10 @@ class MetadataStore(ABC):
         log: logging.Logger | logging.LoggerAdapter | None = None,
     ) -> ibBrokerClientIdData:
         """The IB client-id tracker kept in this store."""
+
+    @abstractmethod
+    def order_data(self) -> OrderStore:
+        """The broker orders and their fills kept in this store."""
 
     @abstractmethod
     def describe(self) -> str:
@@ -69,6 +77,9 @@ class MongoMetadataStore(MetadataStore):
             log=log,
         )
 
+    def order_data(self) -> OrderStore:
+        return MongoOrderStore(self.mongo_db)
+
     def describe(self) -> str:
         return repr(self.mongo_db)
 
@@ -92,6 +103,9 @@ class SqliteMetadataStore(MetadataStore):
             process_name=process_name,
             log=log,
         )
+
+    def order_data(self) -> OrderStore:
+        return SqliteOrderStore(self.sqlite_db)
 
     def describe(self) -> str:
         return f"SQLite file {self.sqlite_db.path}"

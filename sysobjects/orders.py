@@ -38,6 +38,7 @@ from sysobjects.fills import (
 )
 
 __all__ = [
+    "ACTIVE_STATUS_VALUES",
     "InvalidOrder",
     "brokerOrder",
     "brokerOrderType",
@@ -270,10 +271,14 @@ class brokerOrder:  # noqa: N801 - pysystemtrade's public name
     def add_fill(self, fill: Fill) -> bool:
         """Record an execution of this order; `False` if that exec id was already recorded.
 
+        A fill without an order reference is labelled with this order's.
+
         A known commission on a repeated execution is still merged into the recorded one.
         """
         if fill.order_ref and fill.order_ref != self.order_reference:
             raise InvalidOrder("fills", fill.exec_id, f"belongs to order {fill.order_ref!r}")
+        if not fill.order_ref:
+            fill = replace(fill, order_ref=self.order_reference)
         if (fill.quantity > 0) != (self.trade > 0):
             raise InvalidOrder("fills", fill.exec_id, f"{fill.side} execution for an order to trade {self.trade}")
         if fill.exec_id not in self.fills.by_exec_id():
@@ -480,10 +485,7 @@ class orderWithControls:  # noqa: N801 - pysystemtrade's public name
         for ib_fill in trade.fills:
             if getattr(ib_fill.contract, "secType", "") == "BAG":
                 continue  # a combo's own fill repeats its legs' fills
-            fill = Fill.from_ib_fill(ib_fill)
-            if not fill.order_ref:
-                fill = replace(fill, order_ref=order.order_reference)
-            order.add_fill(fill)
+            order.add_fill(Fill.from_ib_fill(ib_fill))
         order.status = order_status_from_ib(ib_status.status, order.filled_quantity, order.status)
         if order.fill_equals_desired_trade():
             order.status = orderStatus.FILLED

@@ -7,6 +7,10 @@ IB refuses a historical request (error 162, "pacing violation") when it is
 with BID_ASK requests counting twice. `HistoricalPacer` keeps the same books as the gateway and
 says how long to wait before a request so that none of the rules is ever broken — and not a
 moment longer, so a large download runs at the pace IB allows.
+
+The gateway books a request when it receives it, a little after we send it. A booking is
+therefore made when a request is sent and moved to the time its answer arrives (`confirm`),
+which is never earlier than the gateway's own stamp.
 """
 
 from __future__ import annotations
@@ -36,6 +40,18 @@ class PacingLimits:
             raise ValueError("PacingLimits maxima must be >= 2 (a BID_ASK request counts twice)")
 
 
+    def scaled(self, factor: float) -> PacingLimits:
+        """The same limits with every window multiplied by `factor` (1 = IB's own)."""
+        return PacingLimits(
+            identical_window=self.identical_window * factor,
+            same_contract_window=self.same_contract_window * factor,
+            same_contract_max=self.same_contract_max,
+            global_window=self.global_window * factor,
+            global_max=self.global_max,
+            margin=self.margin * min(1.0, factor * 10),
+        )
+
+
 def request_weight(what_to_show: str) -> int:
     return 2 if what_to_show.upper() == "BID_ASK" else 1
 
@@ -47,9 +63,10 @@ class HistoricalPacer:
         self.limits = limits or PacingLimits()
         self._clock = clock
         self._lock = threading.Lock()
-        self._identical: dict[Hashable, float] = {}
-        self._per_contract: dict[Hashable, deque[float]] = {}
-        self._all: deque[float] = deque()
+        # Each booking is a one-element list shared by the books it is in, so `confirm` can move it.
+        self._identical: dict[Hashable, list[float]] = {}
+        self._per_contract: dict[Hashable, deque[list[float]]] = {}
+        self._all: deque[list[float]] = deque()
         self.requests = 0
         self.waited = 0.0
 
@@ -65,23 +82,29 @@ class HistoricalPacer:
         earliest = now
         last = self._identical.get(request_key)
         if last is not None:
-            earliest = max(earliest, last + limits.identical_window)
+            earliest = max(earliest, last[0] + limits.identical_window)
         times = self._per_contract.get((contract_key, what), deque())
         earliest = max(earliest, _free_slot(times, weight, limits.same_contract_max, limits.same_contract_window))
         earliest = max(earliest, _free_slot(self._all, weight, limits.global_max, limits.global_window))
         return 0.0 if earliest <= now else earliest - now + limits.margin
 
-    def record(self, request_key: Hashable, contract_key: Hashable, what_to_show: str) -> None:
-        """Book a request that was just sent."""
+    def record(self, request_key: Hashable, contract_key: Hashable, what_to_show: str) -> list[float]:
+        """Book a request that is being sent; returns the booking for `confirm`."""
         what = what_to_show.upper()
         with self._lock:
-            now = self._clock()
-            self._identical[request_key] = now
+            booking = [self._clock()]
+            self._identical[request_key] = booking
             times = self._per_contract.setdefault((contract_key, what), deque())
             for _ in range(request_weight(what)):
-                times.append(now)
-                self._all.append(now)
+                times.append(booking)
+                self._all.append(booking)
             self.requests += 1
+            return booking
+
+    def confirm(self, booking: list[float]) -> None:
+        """The request's answer arrived: the gateway booked it no later than now."""
+        with self._lock:
+            booking[0] = max(booking[0], self._clock())
 
     def acquire(
         self,
@@ -89,8 +112,8 @@ class HistoricalPacer:
         contract_key: Hashable,
         what_to_show: str,
         sleep: Callable[[float], object] = time.sleep,
-    ) -> float:
-        """Wait until the request may go, book it, and return the seconds waited."""
+    ) -> tuple[float, list[float]]:
+        """Wait until the request may go and book it: returns (seconds waited, booking)."""
         waited = 0.0
         while True:
             wait = self.delay(request_key, contract_key, what_to_show)
@@ -98,26 +121,27 @@ class HistoricalPacer:
                 break
             sleep(wait)
             waited += wait
-        self.record(request_key, contract_key, what_to_show)
+        booking = self.record(request_key, contract_key, what_to_show)
         self.waited += waited
-        return waited
+        return waited, booking
 
     def _expire(self, now: float) -> None:
         limits = self.limits
-        while self._all and now - self._all[0] >= limits.global_window:
+        while self._all and now - self._all[0][0] >= limits.global_window:
             self._all.popleft()
-        for key in [k for k, t in self._identical.items() if now - t >= limits.identical_window]:
+        for key in [k for k, t in self._identical.items() if now - t[0] >= limits.identical_window]:
             del self._identical[key]
         for key, times in list(self._per_contract.items()):
-            while times and now - times[0] >= limits.same_contract_window:
+            while times and now - times[0][0] >= limits.same_contract_window:
                 times.popleft()
             if not times:
                 del self._per_contract[key]
 
 
-def _free_slot(times: deque[float], weight: int, maximum: int, window: float) -> float:
+def _free_slot(times: deque[list[float]], weight: int, maximum: int, window: float) -> float:
     """Earliest time at which `weight` more requests fit under `maximum` per `window`."""
     excess = len(times) + weight - maximum
     if excess <= 0:
         return 0.0
-    return times[excess - 1] + window
+    # Confirmed bookings may have moved out of order when requests overlap.
+    return sorted(t[0] for t in times)[excess - 1] + window

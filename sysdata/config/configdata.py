@@ -42,6 +42,9 @@ OVERRIDES_SOURCE = "<overrides>"
 _DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 
+EMBEDDED_PACING_SCALE = 0.01
+
+
 @dataclass(frozen=True)
 class Config:
     """The merged, validated configuration. Attribute access, or pysystemtrade's `get_element`."""
@@ -56,6 +59,7 @@ class Config:
     ib_gateway: str
     ib_reconnect: ReconnectPolicy
     ib_reset_windows: tuple[ResetWindow, ...]
+    ib_pacing_scale: float
     mongo_host: str | None
     mongo_db: str
     mongo_port: int
@@ -264,6 +268,9 @@ def _build(layers: list[_Layer], private_file: Path | None) -> Config:
 
     if merged["ib_gateway"] is None:
         merged["ib_gateway"] = "external" if private_file is not None else "ibsim"
+    if merged["ib_pacing_scale"] is None:
+        # IB's own windows for a real gateway; the embedded simulator paces 100 times faster.
+        merged["ib_pacing_scale"] = EMBEDDED_PACING_SCALE if merged["ib_gateway"] == "ibsim" else 1.0
 
     data_folder = os.path.expanduser(merged["data_folder"])
     merged["data_folder"] = data_folder

@@ -154,6 +154,14 @@ def positive_number(value: Any) -> float:
     return float(value)
 
 
+def optional_scale(value: Any) -> float | None:
+    if value is None:
+        return None
+    if not _is_number(value) or value <= 0:
+        raise InvalidValue("null or a number > 0", value)
+    return float(value)
+
+
 def boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise InvalidValue("true or false", value)
@@ -352,6 +360,7 @@ KEY_CHECKERS: dict[str, Callable[[Any], Any]] = {
     "ib_gateway": gateway_mode,
     "ib_reconnect": reconnect_partial,
     "ib_reset_windows": reset_windows,
+    "ib_pacing_scale": optional_scale,
     "mongo_host": mongo_host,
     "mongo_db": mongo_db_name,
     "mongo_port": int_between(1, 65535, "a TCP port"),

@@ -102,7 +102,7 @@ class MongoOrderStore(OrderStore):
             return True
         except DuplicateKeyError:
             pass
-        self._fill_of(self.get_fill(fill.exec_id).order_ref, fill)  # same execution, same order?
+        self._check_stored_owner(fill.exec_id, self.get_fill(fill.exec_id).order_ref, order_reference)
         if fill.commission_known:
             self.record_commission(fill.exec_id, fill.commission, fill.commission_currency)
         return False

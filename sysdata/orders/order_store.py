@@ -58,11 +58,12 @@ class FillNotFound(OrderStoreError, LookupError):
 
 
 class ConflictingFill(OrderStoreError):
-    """An execution id is stored already, for another order."""
+    """An execution given for one order belongs to another (by its order_ref, or as stored)."""
 
-    def __init__(self, exec_id: str, stored_order_ref: str, new_order_ref: str) -> None:
+    def __init__(self, exec_id: str, owner_order_ref: str, other_order_ref: str) -> None:
         self.exec_id = exec_id
-        super().__init__(f"exec id {exec_id!r} is stored for order {stored_order_ref!r}, not {new_order_ref!r}")
+        self.owner_order_ref = owner_order_ref
+        super().__init__(f"exec id {exec_id!r} belongs to order {owner_order_ref!r}, not to order {other_order_ref!r}")
 
 
 class OrderStore(ABC):
@@ -168,6 +169,11 @@ class OrderStore(ABC):
         if fill.order_ref and fill.order_ref != order_reference:
             raise ConflictingFill(fill.exec_id, fill.order_ref, order_reference)
         return replace(fill, order_ref=order_reference)
+
+    @staticmethod
+    def _check_stored_owner(exec_id: str, stored_order_ref: str, order_reference: str) -> None:
+        if stored_order_ref != order_reference:
+            raise ConflictingFill(exec_id, stored_order_ref, order_reference)
 
     def _with_fills(self, order: brokerOrder) -> brokerOrder:
         fills = self._fills_for_order(order.order_reference)

@@ -41,25 +41,25 @@ def _pair(**limits):
 
 def test_identical_request_waits_the_identical_window():
     clock, pacer, _ = _pair()
-    assert pacer.acquire("r1", "ES", "TRADES", sleep=clock.sleep) == 0
-    waited = pacer.acquire("r1", "ES", "TRADES", sleep=clock.sleep)
+    assert pacer.acquire("r1", "ES", "TRADES", sleep=clock.sleep)[0] == 0
+    waited, _ = pacer.acquire("r1", "ES", "TRADES", sleep=clock.sleep)
     assert waited == pytest.approx(15.0, abs=0.01)
 
 
 def test_sixth_request_for_one_contract_waits():
     clock, pacer, _ = _pair()
     for i in range(5):
-        assert pacer.acquire(f"r{i}", "ES", "TRADES", sleep=clock.sleep) == 0
-    assert pacer.acquire("r5", "ES", "TRADES", sleep=clock.sleep) == pytest.approx(2.0, abs=0.01)
+        assert pacer.acquire(f"r{i}", "ES", "TRADES", sleep=clock.sleep)[0] == 0
+    assert pacer.acquire("r5", "ES", "TRADES", sleep=clock.sleep)[0] == pytest.approx(2.0, abs=0.01)
     # Another contract is not held up by ES.
-    assert pacer.acquire("n1", "NQ", "TRADES", sleep=clock.sleep) == 0
+    assert pacer.acquire("n1", "NQ", "TRADES", sleep=clock.sleep)[0] == 0
 
 
 def test_bid_ask_counts_twice():
     clock, pacer, _ = _pair(global_max=4, global_window=60.0)
-    assert pacer.acquire("a", "ES", "BID_ASK", sleep=clock.sleep) == 0
-    assert pacer.acquire("b", "NQ", "BID_ASK", sleep=clock.sleep) == 0
-    assert pacer.acquire("c", "ZN", "TRADES", sleep=clock.sleep) == pytest.approx(60.0, abs=0.01)
+    assert pacer.acquire("a", "ES", "BID_ASK", sleep=clock.sleep)[0] == 0
+    assert pacer.acquire("b", "NQ", "BID_ASK", sleep=clock.sleep)[0] == 0
+    assert pacer.acquire("c", "ZN", "TRADES", sleep=clock.sleep)[0] == pytest.approx(60.0, abs=0.01)
 
 
 def test_invalid_limits_are_refused():
@@ -78,8 +78,11 @@ def test_random_workload_never_violates_and_waits_minimally(seed):
         contract = rng.choice(contracts)
         what = rng.choice(["TRADES", "TRADES", "MIDPOINT", "BID_ASK"])
         key = (contract, what, rng.randrange(6))  # repeats make identical requests
-        pacer.acquire(key, contract, what, sleep=clock.sleep)
+        _, booking = pacer.acquire(key, contract, what, sleep=clock.sleep)
+        clock.now += rng.choice([0.0, 0.001, 0.02])  # the request travels to the gateway ...
         assert gateway.check(key, (contract,), what, clock.now) is None, f"request {i} broke a rule"
+        clock.now += rng.choice([0.0, 0.001, 0.02])  # ... and the answer comes back
+        pacer.confirm(booking)
         clock.now += rng.choice([0.0, 0.0, 0.01, 0.5])
     # Waiting as little as possible: the gateway would have refused the request a hair earlier.
     assert pacer.waited > 0

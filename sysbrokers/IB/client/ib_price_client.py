@@ -19,7 +19,7 @@ from ib_async import BarData, Contract
 from sysbrokers.IB.client.ib_contracts_client import ibContractsClient
 from sysbrokers.IB.contract_resolution import ResolvedContract
 from sysbrokers.IB.ib_errors import IBNoData, IBPacingViolation, IBPermissionError
-from sysbrokers.IB.pacing import HistoricalPacer
+from sysbrokers.IB.pacing import HistoricalPacer, PacingLimits
 from sysobjects.contracts import futuresContract
 from sysobjects.futures_per_contract_prices import Frequency, futuresContractPrices
 
@@ -75,11 +75,14 @@ class DownloadStats:
 _pacers: dict[tuple, HistoricalPacer] = {}
 
 
-def pacer_for(gateway: tuple) -> HistoricalPacer:
-    """One pacer per gateway and process: IB paces per connection's user, not per client object."""
-    pacer = _pacers.get(gateway)
+def pacer_for(gateway: tuple, scale: float = 1.0) -> HistoricalPacer:
+    """One pacer per gateway and process: IB paces per connection's user, not per client object.
+
+    `scale` multiplies IB's windows (config key `ib_pacing_scale`)."""
+    key = (gateway, scale)
+    pacer = _pacers.get(key)
     if pacer is None:
-        pacer = _pacers[gateway] = HistoricalPacer()
+        pacer = _pacers[key] = HistoricalPacer(PacingLimits().scaled(scale))
     return pacer
 
 
@@ -88,7 +91,7 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
 
     def __init__(self, ibconnection, log=None, pacer: HistoricalPacer | None = None):
         super().__init__(ibconnection, log)
-        self.pacer = pacer or pacer_for(self._gateway_key())
+        self.pacer = pacer or pacer_for(self._gateway_key(), ibconnection.config.ib_pacing_scale)
         self.stats = DownloadStats()
         self.now = ibconnection.now
 
@@ -160,9 +163,10 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
         duration = f"{plan.duration_count} {plan.duration_unit}"
         request_key = (contract.conId, end_text, duration, plan.bar_size, what)
         contract_key = (contract.conId, contract.exchange)
-        backoff = PACING_BACKOFF
+        backoff = PACING_BACKOFF * self.ib_connection.config.ib_pacing_scale
         for attempt in range(PACING_RETRIES + 1):
-            self.stats.pacing_waits += self.pacer.acquire(request_key, contract_key, what, sleep=self._sleep)
+            waited, booking = self.pacer.acquire(request_key, contract_key, what, sleep=self._sleep)
+            self.stats.pacing_waits += waited
             self.stats.requests += 1
             try:
                 return list(
@@ -178,9 +182,11 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
                 self.stats.pacing_violations += 1
                 if attempt == PACING_RETRIES:
                     raise
-                self.log.warning("pacing violation on %s; retrying in %.1fs", label, backoff)
+                self.log.warning("pacing violation on %s; retrying in %.2fs", label, backoff)
                 self._sleep(backoff)
                 backoff *= 2
+            finally:
+                self.pacer.confirm(booking)
         raise AssertionError("unreachable")
 
     def _sleep(self, seconds: float) -> None:

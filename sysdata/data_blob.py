@@ -1,0 +1,150 @@
+"""`dataBlob`: what a production process starts with — config, client id, connection, data objects.
+
+    with dataBlob(log_name="seed-prices") as data:
+        prices = data.broker_futures_contract_price.get_prices_for_contract_object(contract)
+        data.db_futures_contract_price.merge(key, prices)
+
+Everything is opened lazily on first use and released on exit, also when an exception leaves
+the block: the IB connection is closed and its client id released, stores are closed. Attributes
+are explicit properties (no names derived from class names).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sysdata.config.configdata import Config, get_production_config
+
+
+class dataBlob:  # noqa: N801 - pysystemtrade's public name
+    def __init__(
+        self,
+        log_name: str = "dataBlob",
+        config: Config | None = None,
+        ib_conn: Any = None,
+        metadata_store: Any = None,
+        price_store: Any = None,
+        client_id: int | None = None,
+    ):
+        self.log_name = log_name
+        self.log = logging.getLogger(log_name)
+        self._config = config
+        self._ib_conn = ib_conn
+        self._own_ib_conn = ib_conn is None
+        self._metadata_store = metadata_store
+        self._own_metadata_store = metadata_store is None
+        self._price_store = price_store
+        self._own_price_store = price_store is None
+        self._client_id = client_id
+        self._objects: dict[str, Any] = {}
+        self._closed = False
+
+    # ------------------------------------------------------------------ config
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = get_production_config()
+        return self._config
+
+    # ------------------------------------------------------------------ stores
+    @property
+    def metadata_store(self):
+        """MongoDB when `mongo_host` is configured, else the embedded SQLite file."""
+        if self._metadata_store is None:
+            from sysdata.metadata_store import open_metadata_store
+
+            self._metadata_store = open_metadata_store(self.config)
+        return self._metadata_store
+
+    @property
+    def db_ib_broker_client_id(self):
+        """The client-id leases (pysystemtrade's `data.db_ib_broker_client_id`)."""
+        return self._lazy("client_ids", lambda: self.metadata_store.client_id_data(process_name=self.log_name))
+
+    @property
+    def db_futures_contract_price(self):
+        """The price store (`price_store` URL: parquet by default, ArcticDB optionally)."""
+        if self._price_store is None:
+            from sysdata.prices import open_price_store
+
+            self._price_store = open_price_store(self.config.price_store)
+        return self._price_store
+
+    # --------------------------------------------------------------- broker
+    @property
+    def ib_conn(self):
+        """The IB connection, opened on first use with a client id leased from the metadata store."""
+        if self._ib_conn is None:
+            from sysbrokers.IB.ib_connection import connectionIB
+
+            self._ib_conn = connectionIB(
+                self._client_id,
+                config=self.config,
+                client_id_data=self.db_ib_broker_client_id,
+                log_name=self.log_name,
+            )
+        return self._ib_conn
+
+    @property
+    def broker_futures_contract_price(self):
+        from sysbrokers.IB.ib_futures_contract_price_data import ibFuturesContractPriceData
+
+        return self._lazy("prices", lambda: ibFuturesContractPriceData(self.ib_conn, self.log))
+
+    @property
+    def broker_futures_contract(self):
+        from sysbrokers.IB.ib_futures_contracts_data import ibFuturesContractData
+
+        return self._lazy("contracts", lambda: ibFuturesContractData(self.ib_conn, self.log))
+
+    @property
+    def broker_futures_instrument(self):
+        from sysbrokers.IB.ib_instruments_data import ibFuturesInstrumentData
+
+        return self._lazy("instruments", lambda: ibFuturesInstrumentData(self.ib_conn, self.log))
+
+    @property
+    def broker_fx_prices(self):
+        from sysbrokers.IB.ib_spot_FX_data import ibFxPricesData
+
+        return self._lazy("fx", lambda: ibFxPricesData(self.ib_conn, self.log))
+
+    # ---------------------------------------------------------------- lifecycle
+    def _lazy(self, name: str, make):
+        if self._closed:
+            raise RuntimeError(f"dataBlob {self.log_name!r} is closed")
+        if name not in self._objects:
+            self._objects[name] = make()
+        return self._objects[name]
+
+    def close(self) -> None:
+        """Close the connection (releasing its client id) and the stores this blob opened."""
+        if self._closed:
+            return
+        self._closed = True
+        errors = []
+        if self._own_ib_conn and self._ib_conn is not None:
+            try:
+                self._ib_conn.close_connection()
+            except Exception as exc:  # keep closing the rest
+                errors.append(exc)
+        if self._own_price_store and self._price_store is not None:
+            try:
+                self._price_store.close()
+            except Exception as exc:
+                errors.append(exc)
+        if self._own_metadata_store and self._metadata_store is not None:
+            try:
+                self._metadata_store.close()
+            except Exception as exc:
+                errors.append(exc)
+        self._objects.clear()
+        if errors:
+            self.log.error("errors while closing dataBlob %r: %s", self.log_name, errors)
+
+    def __enter__(self) -> dataBlob:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
