@@ -52,7 +52,9 @@ class ibFuturesContractData:  # noqa: N801 - pysystemtrade's public name
     def get_price_magnifier_for_contract(self, futures_contract: futuresContract) -> int:
         return self._client.ib_get_price_magnifier(futures_contract)
 
-    def get_trading_hours_for_contract(self, futures_contract: futuresContract) -> list[tuple[dt.datetime, dt.datetime]]:
+    def get_trading_hours_for_contract(
+        self, futures_contract: futuresContract
+    ) -> list[tuple[dt.datetime, dt.datetime]]:
         """Coming trading sessions as UTC (start, end) pairs, narrowed by the trading-hours overrides."""
         return self._client.ib_get_trading_hours(futures_contract)
 

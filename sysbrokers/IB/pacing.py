@@ -39,7 +39,6 @@ class PacingLimits:
         if self.same_contract_max < 2 or self.global_max < 2:
             raise ValueError("PacingLimits maxima must be >= 2 (a BID_ASK request counts twice)")
 
-
     def scaled(self, factor: float) -> PacingLimits:
         """The same limits with every window multiplied by `factor` (1 = IB's own)."""
         return PacingLimits(

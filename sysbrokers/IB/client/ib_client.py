@@ -86,4 +86,3 @@ class ibClient:  # noqa: N801 - pysystemtrade's public name
         if errors:
             raise errors[0]
         return result
-

@@ -164,4 +164,3 @@ def _intersect(
             if end > start:
                 out.append((start, end))
     return sorted(out)
-
