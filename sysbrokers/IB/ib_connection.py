@@ -409,13 +409,8 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
         if store is None:
             return
         with self._heartbeat_lock:
-            if hasattr(store, "start_heartbeat"):
-                self._heartbeat = store.start_heartbeat(
-                    self._client_id, self._heartbeat_seconds, on_lost=self._on_lease_lost
-                )
-            else:
-                self._heartbeat = _Heartbeat(store, self._client_id, self._heartbeat_seconds, self._on_lease_lost)
-                self._heartbeat.start()
+            # Every brokerClientIdData renews its lease from a thread of its own.
+            self._heartbeat = store.start_heartbeat(self._client_id, self._heartbeat_seconds, on_lost=self._on_lease_lost)
 
     def _stop_heartbeat(self) -> None:
         with self._heartbeat_lock:
@@ -481,34 +476,6 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
         if pending:
             loop.run_until_complete(asyncio.wait(pending, timeout=3))
         loop.run_until_complete(asyncio.sleep(0))
-
-
-class _Heartbeat:
-    """Lease renewal for stores without `start_heartbeat`: `store.heartbeat(id)` in a daemon thread."""
-
-    def __init__(self, store: Any, client_id: int, interval: float, on_lost: Callable[[int], None]) -> None:
-        self.store, self.client_id, self.interval, self.on_lost = store, client_id, interval, on_lost
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"client-id-heartbeat-{client_id}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                alive = self.store.heartbeat(self.client_id)
-            except Exception:
-                logging.getLogger(__name__).exception("heartbeat for IB client id %d failed", self.client_id)
-                continue
-            if not alive:
-                self.on_lost(self.client_id)
-                return
 
 
 def _utc_now() -> dt.datetime:
