@@ -51,6 +51,7 @@ class dataBlob:  # noqa: N801 - pysystemtrade's public name
     @property
     def metadata_store(self):
         """MongoDB when `mongo_host` is configured, else the embedded SQLite file."""
+        self._check_open()
         if self._metadata_store is None:
             from sysdata.metadata_store import open_metadata_store
 
@@ -65,6 +66,7 @@ class dataBlob:  # noqa: N801 - pysystemtrade's public name
     @property
     def db_futures_contract_price(self):
         """The price store (`price_store` URL: parquet by default, ArcticDB optionally)."""
+        self._check_open()
         if self._price_store is None:
             from sysdata.prices import open_price_store
 
@@ -75,6 +77,7 @@ class dataBlob:  # noqa: N801 - pysystemtrade's public name
     @property
     def ib_conn(self):
         """The IB connection, opened on first use with a client id leased from the metadata store."""
+        self._check_open()
         if self._ib_conn is None:
             from sysbrokers.IB.ib_connection import connectionIB
 
@@ -110,10 +113,39 @@ class dataBlob:  # noqa: N801 - pysystemtrade's public name
 
         return self._lazy("fx", lambda: ibFxPricesData(self.ib_conn, self.log))
 
+    @property
+    def broker_contract_position(self):
+        """`ibContractPositionData`: current futures positions at IB."""
+        from sysbrokers.IB.ib_position_data import ibContractPositionData
+
+        return self._lazy("positions", lambda: ibContractPositionData(self.ib_conn, self.log))
+
+    @property
+    def broker_capital(self):
+        """`ibCapitalData` on the blob's connection: capital, margin, what-if margin."""
+        from sysbrokers.IB.ib_capital_data import ibCapitalData
+
+        return self._lazy("capital", lambda: ibCapitalData(self.ib_conn, self.log))
+
+    @property
+    def db_orders(self):
+        """The broker orders and their fills (`OrderStore`) in the metadata store."""
+        return self._lazy("db_orders", lambda: self.metadata_store.order_data())
+
+    @property
+    def broker_orders(self):
+        """`ibOrdersData`: places, matches, modifies and cancels orders; records into `db_orders`."""
+        from sysbrokers.IB.ib_orders_data import ibOrdersData
+
+        return self._lazy("orders", lambda: ibOrdersData(self.ib_conn, self.log, order_store=self.db_orders))
+
     # ---------------------------------------------------------------- lifecycle
-    def _lazy(self, name: str, make):
+    def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError(f"dataBlob {self.log_name!r} is closed")
+
+    def _lazy(self, name: str, make):
+        self._check_open()
         if name not in self._objects:
             self._objects[name] = make()
         return self._objects[name]

@@ -256,13 +256,22 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
         against ibsim. The offset is measured once per connection with reqCurrentTime.
         """
         if self._clock_offset is None:
-            local_before = time.time()
-            gateway = self.run_sync(self._ib.reqCurrentTimeAsync())
-            local_after = time.time()
-            offset = gateway.timestamp() - (local_before + local_after) / 2
-            # A real gateway's clock agrees with ours within a second or two: treat as equal.
-            self._clock_offset = 0.0 if abs(offset) < 5 else offset
+            self.run_sync(self._measure_clock_offset())
         return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self._clock_offset)
+
+    async def now_async(self) -> dt.datetime:
+        """`now()` for code running inside the event loop."""
+        if self._clock_offset is None:
+            await self._measure_clock_offset()
+        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self._clock_offset)
+
+    async def _measure_clock_offset(self) -> None:
+        local_before = time.time()
+        gateway = await self._ib.reqCurrentTimeAsync()
+        local_after = time.time()
+        offset = gateway.timestamp() - (local_before + local_after) / 2
+        # A real gateway's clock agrees with ours within a second or two: treat as equal.
+        self._clock_offset = 0.0 if abs(offset) < 5 else offset
 
     def get_stats(self) -> dict[str, Any]:
         stats = self.supervisor.get_stats()
@@ -410,7 +419,9 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
             return
         with self._heartbeat_lock:
             # Every brokerClientIdData renews its lease from a thread of its own.
-            self._heartbeat = store.start_heartbeat(self._client_id, self._heartbeat_seconds, on_lost=self._on_lease_lost)
+            self._heartbeat = store.start_heartbeat(
+                self._client_id, self._heartbeat_seconds, on_lost=self._on_lease_lost
+            )
 
     def _stop_heartbeat(self) -> None:
         with self._heartbeat_lock:
@@ -458,7 +469,8 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
         """Run a coroutine to completion on ib_async's loop, from synchronous code."""
         loop = util.getLoop()
         if loop.is_running() and not _nested_loop_allowed():
-            coro.close()
+            if asyncio.iscoroutine(coro):
+                coro.close()  # never awaited: close it so Python does not warn about it
             raise RuntimeError(
                 "connectionIB called synchronously inside a running event loop: "
                 "use `await connectionIB.create(...)` and the *_async methods"

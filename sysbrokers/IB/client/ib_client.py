@@ -7,6 +7,7 @@ hold the connection by composition; data-source objects hold client objects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 from ib_async import IB
 
 from sysbrokers.IB.ib_connection import connectionIB
-from sysbrokers.IB.ib_errors import IBError, IBNotConnected, IBRequestTimeout, classify, error_from
+from sysbrokers.IB.ib_errors import IBNotConnected, IBRequestTimeout, classify, error_from
 
 T = TypeVar("T")
 
@@ -59,30 +60,48 @@ class ibClient:  # noqa: N801 - pysystemtrade's public name
     ) -> T:
         """Run one ib_async request to completion and turn IB's error messages into exceptions.
 
-        ib_async reports request errors through `errorEvent` and returns an empty result; here
-        the first error belonging to this request (its request ids, or a connection error) is
-        raised as the matching `IBError` subclass. `what` names the request in messages.
+        ib_async reports request errors through `errorEvent` and returns an empty result (or
+        never returns, for some); here the first error belonging to this request (its request
+        ids, or a connection error) ends it at once and is raised as the matching `IBError`
+        subclass. `what` names the request in messages.
         """
         self._connection.ensure_connected()
+        return self._connection.run_sync(self.request_async(make_request, what, contract, timeout, delayed_allowed))
+
+    async def request_async(
+        self,
+        make_request: Callable[[], Awaitable[T]],
+        what: str,
+        contract: Any = None,
+        timeout: float | None = None,
+        delayed_allowed: bool = True,
+    ) -> T:
+        """`run_request` for code running inside the event loop."""
         ib = self.ib
         first_req_id = ib.client._reqIdSeq
-        errors: list[IBError] = []
+        failed: asyncio.Future = asyncio.get_running_loop().create_future()
 
         def on_error(req_id: int, code: int, text: str, err_contract: Any) -> None:
             ours = req_id >= first_req_id or (req_id == -1 and code in _CONNECTION_CODES)
-            if ours and classify(code, text, delayed_allowed) is not None:
-                errors.append(error_from(code, text, req_id, err_contract or contract, delayed_allowed))
+            if ours and not failed.done() and classify(code, text, delayed_allowed) is not None:
+                failed.set_result(error_from(code, text, req_id, err_contract or contract, delayed_allowed))
 
         ib.errorEvent += on_error
         limit = self.request_timeout if timeout is None else timeout
+        request = asyncio.ensure_future(make_request())
         try:
-            result = self._connection.run_sync(asyncio.wait_for(make_request(), limit))
-        except TimeoutError as exc:
-            raise IBRequestTimeout(message=f"{what}: no answer from IB within {limit:g}s") from exc
-        except ConnectionError as exc:
-            raise IBNotConnected(message=f"{what}: connection to IB lost ({exc})") from exc
+            done, _ = await asyncio.wait({request, failed}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+            if failed in done:
+                raise failed.result()
+            if request in done:
+                try:
+                    return request.result()
+                except ConnectionError as exc:
+                    raise IBNotConnected(message=f"{what}: connection to IB lost ({exc})") from exc
+            raise IBRequestTimeout(message=f"{what}: no answer from IB within {limit:g}s")
         finally:
             ib.errorEvent -= on_error
-        if errors:
-            raise errors[0]
-        return result
+            if not request.done():
+                request.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await request

@@ -54,19 +54,33 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
     # -------------------------------------------------------------- resolving
     def resolve(self, contract: futuresContract, allow_expired: bool = False) -> ResolvedContract:
         """The IB contract for `contract` (its month, or exact expiry when the date has a day)."""
+        self.ib_connection.ensure_connected()
+        return self.ib_connection.run_sync(self.resolve_async(contract, allow_expired))
+
+    async def resolve_async(self, contract: futuresContract, allow_expired: bool = False) -> ResolvedContract:
+        """`resolve` for code running inside the event loop."""
         instrument = self.instrument_with_ib_data(contract.instrument_code)
         contract_date = contract.contract_date
         key = (self._gateway_key(), contract.instrument_code, contract_date.date_str)
         with _cache_lock:
             hit = _resolved_cache.get(key)
         if hit is not None:
-            if not allow_expired and hit.expiry_utc is not None and hit.expiry_utc <= self.ib_connection.now():
+            if (
+                not allow_expired
+                and hit.expiry_utc is not None
+                and hit.expiry_utc <= await self.ib_connection.now_async()
+            ):
                 raise IBNoSecurityDefinition(
                     message=f"{contract.key} expired on {hit.expiry_date}: ask with allow_expired=True"
                 )
             return hit
         pattern = contract_pattern(instrument, contract_date, include_expired=allow_expired)
-        details = self._contract_details(pattern, f"contract details for {contract.key}", allow_missing=True)
+        try:
+            details = await self.request_async(
+                lambda: self.ib.reqContractDetailsAsync(pattern), f"contract details for {contract.key}", pattern
+            )
+        except IBNoSecurityDefinition:
+            details = []
         chosen = resolved(choose_contract(details, instrument, contract_date))
         with _cache_lock:
             _resolved_cache[key] = chosen

@@ -8,6 +8,7 @@ converted from IB's price units (the price magnifier) into the layer's.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import math
 import time
@@ -198,14 +199,12 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
         """Bid, ask, sizes and last of one contract: live data, or delayed data when the account has no
         live permission for it (IB error 354)."""
         found = self.resolve(contract)
-        ib = self.ib
-        delayed = False
         try:
             ticker = self._wait_for_quote(found.contract, wait_seconds, contract.key)
         except IBPermissionError:
             self.log.warning("no live market data for %s: asking for delayed data", contract.key)
-            ib.reqMarketDataType(3)
-            delayed = True
+            # Through the supervisor, so that the setting is sent again after a reconnect.
+            self.ib_connection.supervisor.set_market_data_type(3)
             ticker = self._wait_for_quote(found.contract, wait_seconds, contract.key)
         magnifier = found.price_magnifier
         return TickSnapshot(
@@ -215,7 +214,7 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
             bid_size=ticker.bidSize,
             ask_size=ticker.askSize,
             last=ticker.last / magnifier if not math.isnan(ticker.last) else math.nan,
-            delayed=delayed,
+            delayed=ticker.marketDataType in (3, 4),
         )
 
     def _wait_for_quote(self, contract: Contract, wait_seconds: float, label: str):
@@ -239,7 +238,7 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
     async def stream_quotes(self, contract: futuresContract) -> AsyncIterator[TickSnapshot]:
         """Quotes of one contract as they change; survives reconnects and 1101 (resubscribed by
         the connection supervisor). Stop by leaving the `async for`."""
-        found = self.resolve(contract)
+        found = await self.resolve_async(contract)
         handle = self.ib_connection.supervisor.subscribe_market_data(found.contract)
         queue: asyncio.Queue = asyncio.Queue()
         handle.updateEvent += queue.put_nowait
@@ -255,7 +254,7 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
                         bid_size=ticker.bidSize,
                         ask_size=ticker.askSize,
                         last=ticker.last / found.price_magnifier if _valid(ticker.last) else math.nan,
-                        delayed=False,
+                        delayed=ticker.marketDataType in (3, 4),
                     )
         finally:
             handle.updateEvent -= queue.put_nowait
@@ -266,7 +265,7 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
     ) -> AsyncIterator[BarData]:
         """5-second real-time bars (default) or keepUpToDate bars of `bar_size`, surviving
         reconnects. Prices are in the layer's units."""
-        found = self.resolve(contract)
+        found = await self.resolve_async(contract)
         supervisor = self.ib_connection.supervisor
         if keep_up_to_date:
             handle = await supervisor.subscribe_bars_async(found.contract, bar_size=bar_size, duration="1 D")
@@ -314,11 +313,12 @@ def _unmagnify(prices: futuresContractPrices, magnifier: int) -> futuresContract
 
 
 def _unmagnify_bar(bar, magnifier: int):
+    """A bar in the layer's price units (prices and average price; -1 = unknown stays)."""
     if magnifier == 1:
         return bar
-    import dataclasses
-
-    changes = {name: getattr(bar, name) / magnifier for name in ("open", "high", "low", "close") if hasattr(bar, name)}
-    if hasattr(bar, "open_"):
-        changes["open_"] = bar.open_ / magnifier
+    changes = {}
+    for name in ("open", "open_", "high", "low", "close", "wap", "average"):
+        value = getattr(bar, name, None)
+        if isinstance(value, float) and value != -1:
+            changes[name] = value / magnifier
     return dataclasses.replace(bar, **changes)

@@ -1,0 +1,311 @@
+"""`ibOrdersClient`: orders at IB — build, check, send, modify, cancel, and read them back.
+
+Prices cross this boundary in two units: orders and fills above it are in the layer's units
+(as the price client delivers prices), IB's are those units x the contract's price magnifier
+(cents for CBOT grains). `layer_fill` and `ibOrderWithControls` translate IB's side back.
+
+Every order is checked before it is sent (`sysbrokers.IB.order_checks`): a refused order raises
+an `OrderRefused` subclass and nothing reaches the gateway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ib_async import Contract, LimitOrder, MarketOrder, Order, OrderState, StopOrder, Trade
+from ib_async import Fill as IBFill
+
+from sysbrokers.IB.client.ib_contracts_client import ibContractsClient
+from sysbrokers.IB.contract_resolution import ResolvedContract
+from sysbrokers.IB.ib_errors import IBNoSecurityDefinition, IBOrderRejected, classify
+from sysbrokers.IB.ib_instrument_config import load_futures_config
+from sysbrokers.IB.order_checks import (
+    OrderUnknownContract,
+    check_market_open,
+    check_quantity,
+    ib_price_on_grid,
+)
+from sysobjects.contracts import futuresContract
+from sysobjects.exceptions import UnknownInstrument
+from sysobjects.fills import Fill
+from sysobjects.orders import (
+    brokerOrder,
+    brokerOrderType,
+    order_status_from_ib,
+    orderStatus,
+    orderWithControls,
+)
+
+__all__ = [
+    "PreparedOrder",
+    "ibOrderWithControls",
+    "ibOrdersClient",
+    "layer_fill",
+    "order_status_of_trade",
+]
+
+_UNSET_DOUBLE = 1.7976931348623157e308
+
+
+@dataclass(frozen=True)
+class PreparedOrder:
+    """A checked order, ready to send: the ib_async `Order` already carries its order id."""
+
+    order: brokerOrder
+    resolved: ResolvedContract
+    ib_order: Order
+
+    @property
+    def contract(self) -> Contract:
+        return self.resolved.contract
+
+    @property
+    def price_magnifier(self) -> int:
+        return self.resolved.price_magnifier
+
+
+def layer_fill(ib_fill: IBFill, price_magnifier: float = 1) -> Fill:
+    """An ib_async fill as a `Fill` in the layer's price units (commission None until reported)."""
+    fill = Fill.from_ib_fill(ib_fill)
+    if price_magnifier == 1:
+        return fill
+    return replace(fill, price=fill.price / price_magnifier)
+
+
+def order_status_of_trade(trade: Trade, filled_quantity: int, current: orderStatus) -> orderStatus:
+    """Our status for an IB Trade; an order IB rejected (201, 203, ...) is `rejected`, not cancelled.
+
+    ib_async marks a rejected order `Cancelled` when the error arrives and `Inactive` after.
+    """
+    status = order_status_from_ib(trade.orderStatus.status, filled_quantity, current)
+    if status == orderStatus.CANCELLED and not filled_quantity and rejection_of(trade) is not None:
+        return orderStatus.REJECTED
+    return status
+
+
+def rejection_of(trade: Trade) -> IBOrderRejected | None:
+    """The `IBOrderRejected` IB sent for this trade (201 margin, 203 ...), if any."""
+    for entry in reversed(trade.log):
+        code = getattr(entry, "errorCode", 0)
+        if code and classify(code, entry.message) is IBOrderRejected:
+            return IBOrderRejected(code, entry.message, trade.order.orderId)
+    return None
+
+
+class ibOrderWithControls(orderWithControls):  # noqa: N801 - pysystemtrade's public name
+    """An `orderWithControls` that knows the contract's price magnifier and can be re-bound.
+
+    After a reconnect ib_async builds new Trade objects; `rebind(trade)` points the control at
+    the live one. Fill and limit prices come back in the layer's units.
+    """
+
+    def __init__(
+        self,
+        order: brokerOrder,
+        control_object: Trade,
+        price_magnifier: float = 1,
+        ticker: Any = None,
+        submit_datetime: dt.datetime | None = None,
+    ) -> None:
+        self.price_magnifier = price_magnifier
+        super().__init__(order, control_object, ticker=ticker, submit_datetime=submit_datetime)
+
+    @classmethod
+    def from_trade(
+        cls, trade: Trade, instrument_code: str, price_magnifier: float = 1, strategy_name: str = ""
+    ) -> ibOrderWithControls:
+        """An order rebuilt from a Trade IB reported (another process's, or before a restart)."""
+        ib_order = trade.order
+        sign = 1 if str(ib_order.action).upper() == "BUY" else -1
+        order_type = brokerOrderType.from_name(ib_order.orderType)
+        order = brokerOrder(
+            instrument_code,
+            _contract_month(trade.contract),
+            sign * int(ib_order.totalQuantity),
+            order_type=order_type,
+            limit_price=_layer_price(ib_order.lmtPrice, price_magnifier) if order_type == "LMT" else None,
+            stop_price=_layer_price(ib_order.auxPrice, price_magnifier) if order_type == "STP" else None,
+            account=ib_order.account or "",
+            strategy_name=strategy_name or ib_order.orderRef.partition("/")[0],
+            order_reference=ib_order.orderRef or "",
+        )
+        submitted = min((entry.time for entry in trade.log), default=None)
+        owc = cls(order, trade, price_magnifier, submit_datetime=submitted)
+        owc.update_order()
+        return owc
+
+    def rebind(self, trade: Trade) -> None:
+        """Use `trade` (the live Trade after a reconnect) as the control object."""
+        self._control_object = trade
+
+    def update_order(self) -> brokerOrder:
+        """Copy ids, status and fills (prices in the layer's units) from the Trade."""
+        trade, order = self.trade, self.order
+        ib_order, ib_status = trade.order, trade.orderStatus
+        order.ib_order_id = ib_order.orderId or ib_status.orderId or order.ib_order_id
+        order.perm_id = ib_order.permId or ib_status.permId or order.perm_id
+        order.client_id = ib_order.clientId or ib_status.clientId or order.client_id
+        order.con_id = trade.contract.conId or order.con_id
+        order.account = ib_order.account or order.account
+        for ib_fill in trade.fills:
+            if getattr(ib_fill.contract, "secType", "") == "BAG":
+                continue  # a combo's own fill repeats its legs' fills
+            order.add_fill(layer_fill(ib_fill, self.price_magnifier))
+        order.status = order_status_of_trade(trade, order.filled_quantity, order.status)
+        if order.fill_equals_desired_trade():
+            order.status = orderStatus.FILLED
+        return order
+
+    def broker_limit_price(self) -> float | None:
+        """IB's current limit price in the layer's units; None when IB reports none."""
+        return _layer_price(self.trade.order.lmtPrice, self.price_magnifier)
+
+    @property
+    def ib_status(self) -> str:
+        """IB's own status string ("Submitted", "PreSubmitted", "Filled", ...)."""
+        return self.trade.orderStatus.status
+
+
+class ibOrdersClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public name
+    """Builds, checks, sends, modifies and cancels orders; lists IB's orders and executions."""
+
+    def __init__(self, ibconnection, log: logging.Logger | None = None):
+        super().__init__(ibconnection, log)
+        self._hours: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
+
+    # ------------------------------------------------------------------ placing
+    def prepare_order(self, order: brokerOrder, check_hours: bool = True) -> PreparedOrder:
+        """Check the order and build IB's `Order` (with a fresh order id); sends nothing.
+
+        Raises `OrderInvalidQuantity`, `OrderUnknownContract`, `OrderOffTick`, `OrderMarketClosed`.
+        """
+        quantity = abs(check_quantity(order.trade))
+        contract = order.futures_contract
+        resolved = self.resolve_for_order(contract)
+        ib_order = self._ib_order(order, quantity, resolved)
+        if check_hours:
+            self.check_market_open(contract, resolved)
+        ib_order.orderId = self.ib.client.getReqId()
+        ib_order.clientId = self.client_id
+        return PreparedOrder(order, resolved, ib_order)
+
+    def send_order(self, prepared: PreparedOrder) -> Trade:
+        """`placeOrder`: the order is live at IB once this returns."""
+        return self.ib.placeOrder(prepared.contract, prepared.ib_order)
+
+    def broker_what_if_order(self, order: brokerOrder) -> OrderState:
+        """IB's margin and commission for `order` without placing it (no hours check)."""
+        quantity = abs(check_quantity(order.trade))
+        resolved = self.resolve_for_order(order.futures_contract)
+        ib_order = self._ib_order(order, quantity, resolved)
+        return self.run_request(
+            lambda: self.ib.whatIfOrderAsync(resolved.contract, ib_order), f"what-if order {order.order_reference}"
+        )
+
+    def modify_limit_price(self, control: ibOrderWithControls, new_limit_price: float) -> Trade:
+        """Send the working order again with a new limit price (IB's modify); checks the tick."""
+        resolved = self.resolve_for_order(control.order.futures_contract)
+        ib_price = ib_price_on_grid(new_limit_price, resolved.min_tick, resolved.price_magnifier, "new limit price")
+        trade = control.trade
+        trade.order.lmtPrice = ib_price
+        return self.ib.placeOrder(trade.contract, trade.order)
+
+    def cancel_order(self, control: orderWithControls) -> None:
+        self.ib.cancelOrder(control.trade.order)
+
+    # ------------------------------------------------------------------ checks
+    def resolve_for_order(self, contract: futuresContract) -> ResolvedContract:
+        """The IB contract to trade; `OrderUnknownContract` if unconfigured, unknown or expired."""
+        try:
+            return self.resolve(contract)
+        except (UnknownInstrument, IBNoSecurityDefinition) as exc:
+            raise OrderUnknownContract(message=f"no tradeable IB contract for {contract.key}: {exc}") from exc
+
+    def check_market_open(self, contract: futuresContract, resolved: ResolvedContract | None = None) -> None:
+        """Raise `OrderMarketClosed` unless the contract trades now (gateway clock)."""
+        resolved = resolved or self.resolve_for_order(contract)
+        now = self.ib_connection.now()
+        hours = self._hours.get(resolved.contract.conId)
+        if hours is None or not hours or hours[-1][1] <= now:
+            hours = self._hours[resolved.contract.conId] = self.ib_get_trading_hours(contract)
+        check_market_open(hours, now, contract.key)
+
+    # ------------------------------------------------------------------ reading
+    def broker_get_orders(self, account_id: str = "", include_completed: bool = True) -> list[Trade]:
+        """IB's orders of the day: every client's open orders, completed orders, this session's trades.
+
+        One Trade per perm id (the live one where ib_async holds two).
+        """
+        open_trades = self.run_request(self.ib.reqAllOpenOrdersAsync, "open orders")
+        completed = (
+            self.run_request(lambda: self.ib.reqCompletedOrdersAsync(False), "completed orders")
+            if (include_completed)
+            else []
+        )
+        by_key: dict[Any, Trade] = {}
+        for trade in [*completed, *open_trades, *self.ib.trades()]:
+            by_key[trade.order.permId or (trade.order.clientId, trade.order.orderId)] = trade
+        trades = list(by_key.values())
+        if account_id:
+            trades = [t for t in trades if t.order.account in ("", account_id)]
+        return trades
+
+    def broker_get_fills(self) -> list[IBFill]:
+        """Every execution of the day ib_async holds, each with its commission report once known."""
+        return list(self.ib.fills())
+
+    def refresh_executions(self) -> list[IBFill]:
+        """Ask IB for the day's executions again (their reports land on `ib.fills()`)."""
+        self.run_request(self.ib.reqExecutionsAsync, "executions")
+        return self.broker_get_fills()
+
+    def instrument_code_for_contract(self, contract: Contract) -> str | None:
+        """Our instrument code for an IB futures contract; None for other or unmapped contracts."""
+        if contract.secType != "FUT":
+            return None
+        try:
+            return load_futures_config().instrument_code_from_broker(
+                contract.symbol, contract.exchange, contract.multiplier or None, trading_class=contract.tradingClass
+            )
+        except LookupError:
+            return None
+
+    def price_magnifier_for(self, instrument_code: str, contract_id: str) -> int:
+        """The price magnifier of a contract we trade (1 if IB no longer lists it)."""
+        try:
+            return self.resolve(futuresContract(instrument_code, contract_id), allow_expired=True).price_magnifier
+        except (LookupError, IBNoSecurityDefinition):
+            return 1
+
+    # ------------------------------------------------------------------ internals
+    def _ib_order(self, order: brokerOrder, quantity: int, resolved: ResolvedContract) -> Order:
+        action = "BUY" if order.trade > 0 else "SELL"
+        account = order.account or self.ib_connection.account
+        magnifier = resolved.price_magnifier
+        if order.order_type == brokerOrderType.LIMIT:
+            price = ib_price_on_grid(order.limit_price, resolved.min_tick, magnifier, "limit price")
+            ib_order: Order = LimitOrder(action, quantity, price)
+        elif order.order_type == brokerOrderType.STOP:
+            price = ib_price_on_grid(order.stop_price, resolved.min_tick, magnifier, "stop price")
+            ib_order = StopOrder(action, quantity, price)
+        else:
+            ib_order = MarketOrder(action, quantity)
+        ib_order.orderRef = order.order_reference
+        ib_order.account = account
+        ib_order.tif = "DAY"  # as pysystemtrade: IB's default, stated so it never depends on a preset
+        return ib_order
+
+
+def _layer_price(value: Any, price_magnifier: float) -> float | None:
+    if value is None or value == 0 or value >= _UNSET_DOUBLE or value != value:
+        return None
+    return float(value) / price_magnifier
+
+
+def _contract_month(contract: Contract) -> str:
+    """pysystemtrade's contract date from IB's expiry: "20250620" -> "20250620", "202506" -> "20250600"."""
+    text = str(contract.lastTradeDateOrContractMonth).split(" ")[0][:8]
+    return text if len(text) == 8 else f"{text[:6]}00"
