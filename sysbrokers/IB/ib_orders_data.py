@@ -15,7 +15,6 @@ store is reconciled with IB's orders and executions (`sysbrokers.IB.reconciliati
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -141,11 +140,11 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
         self._connection.check_can_trade()
         self._sync()
         reference = broker_order.order_reference
-        if reference in self._controls or self._known_to_ib(reference):
+        if reference in self._controls:
             raise OrderDuplicate(message=f"order {reference!r} was already sent to IB; use a new order reference")
         prepared = self._client.prepare_order(broker_order, check_hours=self.check_trading_hours)
         now = self._connection.now()
-        original = dataclasses.replace(broker_order)
+        original = _ids_and_state(broker_order)
         broker_order.ib_order_id = prepared.ib_order.orderId
         broker_order.client_id = prepared.ib_order.clientId
         broker_order.con_id = prepared.contract.conId
@@ -343,7 +342,8 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
 
     # ------------------------------------------------------------------ internals
     def _sync(self) -> None:
-        self._connection.ensure_connected()
+        if not self._connection.is_connected():
+            self._connection.ensure_connected()
         if self._needs_reconcile:
             self.reconcile()
 
@@ -432,9 +432,6 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
                 return trade
         return None
 
-    def _known_to_ib(self, reference: str) -> bool:
-        return any(trade.order.orderRef == reference for trade in self._connection.ib.trades())
-
     def _rebind_controls(self) -> None:
         for control in self._controls.values():
             live = self._live_trade(control.order)
@@ -489,6 +486,13 @@ def _fill_state(order: brokerOrder) -> dict[str, tuple]:
     return {f.exec_id: (f.commission, f.commission_currency) for f in order.fills}
 
 
-def _restore(order: brokerOrder, original: brokerOrder) -> None:
-    for name in ("ib_order_id", "client_id", "con_id", "account", "submit_datetime", "status"):
-        setattr(order, name, getattr(original, name))
+_SET_ON_SUBMISSION = ("ib_order_id", "client_id", "con_id", "account", "submit_datetime", "status")
+
+
+def _ids_and_state(order: brokerOrder) -> dict:
+    return {name: getattr(order, name) for name in _SET_ON_SUBMISSION}
+
+
+def _restore(order: brokerOrder, original: dict) -> None:
+    for name, value in original.items():
+        setattr(order, name, value)

@@ -67,7 +67,10 @@ def test_orders_data_section_as_written(sim, conn):
     assert ib_orders_data.check_order_is_cancelled_given_control_object(broker_order_with_controls)
 
     listed = {o.order_reference: o.status for o in ib_orders_data.get_list_of_broker_orders()}
-    assert listed == {filled_order.order_reference: orderStatus.FILLED, broker_order.order_reference: orderStatus.CANCELLED}
+    assert listed == {
+        filled_order.order_reference: orderStatus.FILLED,
+        broker_order.order_reference: orderStatus.CANCELLED,
+    }
     stored = {o.order_reference: o.status for o in ib_orders_data.get_list_of_orders_from_storage()}
     assert stored == listed
     ib_orders_data.close()
@@ -79,3 +82,29 @@ def test_data_blob_hands_out_the_orders_objects(sim, conn, tmp_path):
         assert data.broker_orders.order_store is data.db_orders
         assert data.broker_orders.ibconnection is conn
         assert data.broker_orders.get_list_of_orders_from_storage() == []
+
+
+def test_stack_handler_example_runs_against_ibsim(sim, conn, capsys):
+    from sysproduction.example_stack_handler import run
+
+    with dataBlob(config=conn.config, ib_conn=conn) as data:
+        assert run(data, "SP500") == 0
+    out = capsys.readouterr().out
+    assert out.count("-> filled") == 2 and "-> cancelled" in out and "modified" in out
+    [position] = [p for p in sim.call(sim.broker.positions) if p.position]
+    assert position.position == 3
+    assert f"{position.account} ESH5     +3" in out
+    assert "NetLiquidation" in out and "orders stored today: 3" in out
+
+
+def test_stack_handler_example_in_a_closed_market_sends_nothing(sims, conns, tmp_path, capsys):
+    from sysproduction.example_stack_handler import run
+    from tests.ibsim.conftest import CLOSED_MARKET
+
+    sim = sims(start=CLOSED_MARKET)
+    config = test_config(tmp_path, sim.port)
+    conn = conns(connectionIB(1, ib_ipaddress="127.0.0.1", ib_port=sim.port, account=ACCOUNT, config=config))
+    with dataBlob(config=config, ib_conn=conn) as data:
+        assert run(data, "SP500") == 0
+    assert "refused, nothing sent: the market for SP500" in capsys.readouterr().out
+    assert sim.stats["orders_received"] == 0

@@ -175,6 +175,7 @@ class ibOrdersClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public 
     def __init__(self, ibconnection, log: logging.Logger | None = None):
         super().__init__(ibconnection, log)
         self._hours: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
+        self._tradeable: dict[str, ResolvedContract] = {}  # by contract key, until expiry
 
     # ------------------------------------------------------------------ placing
     def prepare_order(self, order: brokerOrder, check_hours: bool = True) -> PreparedOrder:
@@ -219,10 +220,15 @@ class ibOrdersClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public 
     # ------------------------------------------------------------------ checks
     def resolve_for_order(self, contract: futuresContract) -> ResolvedContract:
         """The IB contract to trade; `OrderUnknownContract` if unconfigured, unknown or expired."""
+        known = self._tradeable.get(contract.key)
+        if known is not None and (known.expiry_utc is None or known.expiry_utc > self.ib_connection.now()):
+            return known  # no event-loop round trip on the order path
         try:
-            return self.resolve(contract)
+            found = self.resolve(contract)
         except (UnknownInstrument, IBNoSecurityDefinition) as exc:
             raise OrderUnknownContract(message=f"no tradeable IB contract for {contract.key}: {exc}") from exc
+        self._tradeable[contract.key] = found
+        return found
 
     def check_market_open(self, contract: futuresContract, resolved: ResolvedContract | None = None) -> None:
         """Raise `OrderMarketClosed` unless the contract trades now (gateway clock)."""
