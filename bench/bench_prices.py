@@ -15,9 +15,10 @@ with its clock frozen at --start so that the data IB "has" is fixed during the r
    default: 60 requests per 6 s) so that IB's global rule binds. Baseline: the shortest time IB's
    three rules allow for the sequence of requests the gateway received (earliest-start schedule
    with zero service time). Target <= 1.05x.
-3. Layer vs raw ib_async on the same connection and gateway (pacing off at both ends): contract
-   details (cache cleared before every call) and historical bars. Median and p90 of --rounds calls,
-   layer and raw interleaved. Target <= 1.15x.
+3. Layer vs raw ib_async on the same connection and gateway (pacing off at both ends, ib_async's
+   own 45-requests-per-second throttle off): contract details (contract cache cleared before every
+   call) and historical bars. Median and p90 of --rounds calls, layer and raw interleaved, with
+   raw + `util.df(bars)` shown as a second reference for bars. Target <= 1.15x.
 The price-store figures (4.) are in docs/price_storage.md (`bench/bench_price_store.py`).
 """
 

@@ -52,8 +52,8 @@ class ibInstrumentConfigData:  # noqa: N801 - pysystemtrade's public name
 
     `ib_currency` "" and `ib_multiplier` None mean "do not send to IB"; a None multiplier also
     matches any multiplier in reverse lookups (products whose multiplier varies by month).
-    `price_magnifier` does not rescale prices: IB prices are used as they come (e.g. cents for
-    CBOT grains); it only gives `effective_multiplier` = value of one IB price unit.
+    The broker layer divides IB's prices by `price_magnifier` (CBOT grains: cents -> dollars) and
+    multiplies order prices by it; `effective_multiplier` is the value of one IB price unit.
     """
 
     ib_symbol: str
