@@ -19,6 +19,7 @@ import datetime as dt
 import decimal
 import math
 import numbers
+import secrets
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -425,7 +426,10 @@ class Broker:
         self.orders: dict[tuple[int, int], OrderRecord] = {}  # (client_id, order_id)
         self.fills: list[Fill] = []
         self._next_ids: dict[int, int] = {}  # client_id -> next valid order id
-        self._next_perm_id = FIRST_PERM_ID
+        # IB's perm ids and execution ids never repeat, not even across gateway restarts: a fresh
+        # account (no state file) starts from a random point; a restored one continues its own.
+        self._next_perm_id = FIRST_PERM_ID + secrets.randbelow(100_000) * 1000
+        self._exec_prefix = f"{secrets.randbits(32):08x}"
         self._next_exec_seq = FIRST_EXEC_SEQ
         self._rejects_pending = 0
         self._reject_text = TEXT_INJECTED
@@ -754,6 +758,7 @@ class Broker:
             "next_ids": {str(k): v for k, v in self._next_ids.items()},
             "next_perm_id": self._next_perm_id,
             "next_exec_seq": self._next_exec_seq,
+            "exec_prefix": self._exec_prefix,
         }
 
     @classmethod
@@ -788,6 +793,7 @@ class Broker:
         broker._next_ids = {int(k): int(v) for k, v in state["next_ids"].items()}
         broker._next_perm_id = int(state["next_perm_id"])
         broker._next_exec_seq = int(state["next_exec_seq"])
+        broker._exec_prefix = str(state.get("exec_prefix", EXEC_ID_PREFIX))
         return broker
 
     # ----------------------------------------------------------------- validation
@@ -1059,7 +1065,7 @@ class Broker:
         if record.remaining <= 0:
             self._finish(record, FILLED, now, "Filled")
         fill = Fill(
-            exec_id=f"{EXEC_ID_PREFIX}.{self._next_exec_seq:08x}.01.01",
+            exec_id=f"{self._exec_prefix}.{self._next_exec_seq:08x}.01.01",
             time=now,
             account=acct.code,
             con_id=inst.con_id,

@@ -809,3 +809,14 @@ def test_state_keeps_decimal_quantities_and_extra_spec_fields(broker: Broker) ->
         state, INSTRUMENTS.get, FakeMarket(), fx_rate
     ).open_orders()
     assert working.total_quantity == 2 and working.spec.open_close == "O"
+
+
+def test_ids_never_repeat_across_fresh_gateways(market: FakeMarket) -> None:
+    # IB's perm ids and execution ids are unique for ever; a gateway started without a state file
+    # must not hand out ids a previous run already used (stores keyed by them would clash).
+    first, second = make_broker(market), make_broker(market)
+    assert first._exec_prefix != second._exec_prefix
+    assert first._next_perm_id != second._next_perm_id
+    restored = Broker.from_state(json.loads(json.dumps(first.to_state())), INSTRUMENTS.get, market, fx_rate)
+    assert restored._exec_prefix == first._exec_prefix
+    assert restored._next_perm_id == first._next_perm_id
