@@ -219,10 +219,11 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
         return broker_order_with_controls.order.status in (orderStatus.CANCELLED, orderStatus.REJECTED)
 
     def check_order_can_be_modified_given_control_object(self, broker_order_with_controls: ibOrderWithControls) -> bool:
-        """A limit order IB reports as `Submitted` (working at the exchange) can be modified."""
+        """A working limit order can be modified: IB reports it `PreSubmitted` (accepted, held until
+        the exchange takes it) or `Submitted` (working at the exchange)."""
         self._refresh(broker_order_with_controls)
         control = broker_order_with_controls
-        return control.order.order_type == brokerOrderType.LIMIT and control.ib_status == "Submitted"
+        return control.order.order_type == brokerOrderType.LIMIT and control.ib_status in ("PreSubmitted", "Submitted")
 
     def modify_limit_price_given_control_object(
         self, broker_order_with_controls: ibOrderWithControls, new_limit_price: float | None = None
