@@ -148,12 +148,13 @@ class Fill:
         return cls(**fields)
 
     @classmethod
-    def from_ib_fill(cls, ib_fill: Any) -> Fill:
+    def from_ib_fill(cls, ib_fill: Any, price_magnifier: float = 1) -> Fill:
         """From an ib_async / ib_insync `Fill` (contract, execution, commissionReport, time).
 
         The commission counts only once the report is *for this execution* and names a currency:
         ib_async puts an empty `CommissionReport()` (commission 0.0) on every new fill and fills it
-        in when the real report arrives.
+        in when the real report arrives. Prices are divided by `price_magnifier` (IB's price units
+        to the layer's).
         """
         execution = ib_fill.execution
         sign = _SIDE_SIGN.get(str(execution.side).upper())
@@ -166,7 +167,7 @@ class Fill:
             exec_id=execution.execId,
             time=execution.time,
             quantity=sign * abs(execution.shares),
-            price=execution.price,
+            price=execution.price / price_magnifier,
             order_ref=execution.orderRef or "",
             perm_id=execution.permId or None,
             account=execution.acctNumber or "",

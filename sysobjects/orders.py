@@ -485,11 +485,19 @@ class orderWithControls:  # noqa: N801 - pysystemtrade's public name
         for ib_fill in trade.fills:
             if getattr(ib_fill.contract, "secType", "") == "BAG":
                 continue  # a combo's own fill repeats its legs' fills
-            order.add_fill(Fill.from_ib_fill(ib_fill))
-        order.status = order_status_from_ib(ib_status.status, order.filled_quantity, order.status)
+            order.add_fill(self.fill_of(ib_fill))
+        order.status = self.status_of(trade, order.filled_quantity, order.status)
         if order.fill_equals_desired_trade():
             order.status = orderStatus.FILLED
         return order
+
+    def fill_of(self, ib_fill: Any) -> Fill:
+        """One of the Trade's fills as a `Fill` (subclasses convert price units here)."""
+        return Fill.from_ib_fill(ib_fill)
+
+    def status_of(self, trade: Any, filled_quantity: int, current: orderStatus) -> orderStatus:
+        """Our status for the Trade's state (subclasses refine it, e.g. rejected vs cancelled)."""
+        return order_status_from_ib(trade.orderStatus.status, filled_quantity, current)
 
     def completed(self) -> bool:
         return self._order.fill_equals_desired_trade()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from ib_async import Contract, LimitOrder, MarketOrder, Order, OrderState, StopOrder, Trade
@@ -69,10 +69,7 @@ class PreparedOrder:
 
 def layer_fill(ib_fill: IBFill, price_magnifier: float = 1) -> Fill:
     """An ib_async fill as a `Fill` in the layer's price units (commission None until reported)."""
-    fill = Fill.from_ib_fill(ib_fill)
-    if price_magnifier == 1:
-        return fill
-    return replace(fill, price=fill.price / price_magnifier)
+    return Fill.from_ib_fill(ib_fill, price_magnifier)
 
 
 def order_status_of_trade(trade: Trade, filled_quantity: int, current: orderStatus) -> orderStatus:
@@ -141,23 +138,11 @@ class ibOrderWithControls(orderWithControls):  # noqa: N801 - pysystemtrade's pu
         """Use `trade` (the live Trade after a reconnect) as the control object."""
         self._control_object = trade
 
-    def update_order(self) -> brokerOrder:
-        """Copy ids, status and fills (prices in the layer's units) from the Trade."""
-        trade, order = self.trade, self.order
-        ib_order, ib_status = trade.order, trade.orderStatus
-        order.ib_order_id = ib_order.orderId or ib_status.orderId or order.ib_order_id
-        order.perm_id = ib_order.permId or ib_status.permId or order.perm_id
-        order.client_id = ib_order.clientId or ib_status.clientId or order.client_id
-        order.con_id = trade.contract.conId or order.con_id
-        order.account = ib_order.account or order.account
-        for ib_fill in trade.fills:
-            if getattr(ib_fill.contract, "secType", "") == "BAG":
-                continue  # a combo's own fill repeats its legs' fills
-            order.add_fill(layer_fill(ib_fill, self.price_magnifier))
-        order.status = order_status_of_trade(trade, order.filled_quantity, order.status)
-        if order.fill_equals_desired_trade():
-            order.status = orderStatus.FILLED
-        return order
+    def fill_of(self, ib_fill: IBFill) -> Fill:
+        return layer_fill(ib_fill, self.price_magnifier)
+
+    def status_of(self, trade: Trade, filled_quantity: int, current: orderStatus) -> orderStatus:
+        return order_status_of_trade(trade, filled_quantity, current)
 
     def broker_limit_price(self) -> float | None:
         """IB's current limit price in the layer's units; None when IB reports none."""
