@@ -152,6 +152,23 @@ def bar_timestamp(bar_date: dt.date | dt.datetime) -> tuple[pd.Timestamp, bool]:
     raise PriceIndexError(f"bar date must be a date or datetime, got {bar_date!r}")
 
 
+_UNIX_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_NS_PER_DAY = 86_400 * 10**9
+
+
+def _epoch_nanoseconds(dates: list, is_daily: bool) -> np.ndarray:
+    """UTC nanoseconds of bar dates: midnight UTC for dates, the aware instant for datetimes."""
+    if is_daily:
+        days = np.fromiter((d.toordinal() for d in dates), np.int64, len(dates))
+        return (days - _UNIX_EPOCH_ORDINAL) * _NS_PER_DAY
+    for d in dates:
+        if d.tzinfo is None or d.tzinfo.utcoffset(d) is None:
+            raise PriceIndexError(f"bar time {d} is timezone-naive; request bars with formatDate=2 so IB sends UTC")
+    # Whole microseconds: exact, unlike float seconds.
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return np.fromiter(((d - epoch) // dt.timedelta(microseconds=1) for d in dates), np.int64, len(dates)) * 1000
+
+
 def bar_rows(bars: Iterable[Any]) -> list[Any]:
     """The bars as a list; also accepts the DataFrame of ib_async's util.df(bars)."""
     if isinstance(bars, pd.DataFrame):
@@ -293,20 +310,20 @@ class futuresContractPrices(pd.DataFrame):  # noqa: N801 - pysystemtrade's publi
         return cls(frame, frequency=frequency)
 
     @classmethod
-    def from_ib_bars(cls, bars: Iterable[Any], frequency: Frequency | str | None = None) -> futuresContractPrices:
+    def from_ib_bars(
+        cls, bars: Iterable[Any], frequency: Frequency | str | None = None, price_divisor: float = 1.0
+    ) -> futuresContractPrices:
         """From ib_async `BarData` (or `util.df(bars)`): open/high/low/close/volume -> OHLCV.
 
         Daily bars (whose `date` is a date) are stamped midnight UTC of the trade date and get
         `Frequency.Day` unless a longer frequency is given. Intraday bars must carry aware
         datetimes (formatDate=2); their frequency is inferred from the bar spacing when not
-        given. IB's volume of -1 (no volume, e.g. MIDPOINT) becomes NaN.
+        given. IB's volume of -1 (no volume, e.g. MIDPOINT) becomes NaN. Prices are divided by
+        `price_divisor` (IB's price magnifier).
         """
         rows = bar_rows(bars)
-        stamps, kinds = [], set()
-        for bar in rows:
-            stamp, is_daily = bar_timestamp(bar.date)
-            stamps.append(stamp)
-            kinds.add(is_daily)
+        dates = [bar.date for bar in rows]
+        kinds = {not isinstance(d, dt.datetime) for d in dates}
         if len(kinds) > 1:
             raise PriceIndexError("bars mix daily dates and intraday times")
         is_daily = kinds == {True}
@@ -315,22 +332,27 @@ class futuresContractPrices(pd.DataFrame):  # noqa: N801 - pysystemtrade's publi
             raise PriceFrequencyMismatch(f"bars are daily (dates) but frequency {wanted.value!r} was given")
         if kinds == {False} and wanted.is_daily_or_longer:
             raise PriceFrequencyMismatch(f"bars are intraday (times) but frequency {wanted.value!r} was given")
-        index = pd.DatetimeIndex(stamps, name=INDEX_NAME) if stamps else pd.DatetimeIndex([], tz="UTC")
-        volume = np.array([float(bar.volume) for bar in rows], dtype=np.float64)
+        index = pd.DatetimeIndex(_epoch_nanoseconds(dates, is_daily), tz="UTC", name=INDEX_NAME)
+        check_index_strictly_increasing(index, "futuresContractPrices")
+        columns = {
+            OPEN_COLUMN: np.fromiter((bar.open for bar in rows), np.float64, len(rows)),
+            HIGH_COLUMN: np.fromiter((bar.high for bar in rows), np.float64, len(rows)),
+            LOW_COLUMN: np.fromiter((bar.low for bar in rows), np.float64, len(rows)),
+            FINAL_COLUMN: np.fromiter((bar.close for bar in rows), np.float64, len(rows)),
+        }
+        if price_divisor != 1:
+            for name in columns:
+                columns[name] /= price_divisor
+        volume = np.fromiter((bar.volume for bar in rows), np.float64, len(rows))
         volume[volume < 0] = np.nan
-        frame = pd.DataFrame(
-            {
-                OPEN_COLUMN: [float(bar.open) for bar in rows],
-                HIGH_COLUMN: [float(bar.high) for bar in rows],
-                LOW_COLUMN: [float(bar.low) for bar in rows],
-                FINAL_COLUMN: [float(bar.close) for bar in rows],
-                VOLUME_COLUMN: volume,
-            },
-            index=index,
-        )
+        columns[VOLUME_COLUMN] = volume
         if wanted == Frequency.Unknown:
-            wanted = Frequency.Day if is_daily else infer_intraday_frequency(frame.index)
-        return cls(frame, frequency=wanted)
+            wanted = Frequency.Day if is_daily else infer_intraday_frequency(index)
+        # Built valid (float columns, strictly increasing UTC index): no second validation pass.
+        prices = object.__new__(cls)
+        pd.DataFrame.__init__(prices, columns, index=index, columns=list(PRICE_DATA_COLUMNS))
+        prices.frequency = wanted
+        return prices
 
     # -- queries ---------------------------------------------------------------------------------
 

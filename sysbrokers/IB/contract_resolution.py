@@ -153,14 +153,16 @@ def normalise_expiry(text: str, time_text: str = "", zone: str = "UTC") -> tuple
         time_part = parts[1] if len(parts) > 1 else time_text
         if len(parts) > 2:
             zone = canonical_time_zone(parts[2]) or parts[2]
-    if not re.fullmatch(r"\d{8}", date_part):
+    if len(date_part) != 8 or not date_part.isdigit():
         raise ValueError(f"IB expiry {text!r} does not start with YYYYMMDD")
-    day = dt.datetime.strptime(date_part, "%Y%m%d").date()
-    time_part = time_part.strip()
-    if not time_part:
-        return day, None
-    fmt = "%H:%M:%S" if time_part.count(":") == 2 else "%H:%M"
-    clock = dt.datetime.strptime(time_part, fmt).time()
+    try:
+        day = dt.date(int(date_part[:4]), int(date_part[4:6]), int(date_part[6:]))
+        time_part = time_part.strip()
+        if not time_part:
+            return day, None
+        clock = dt.time(*(int(piece) for piece in time_part.split(":")))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"IB expiry {text!r} is not a valid YYYYMMDD [HH:MM[:SS]]: {exc}") from None
     local = dt.datetime.combine(day, clock, ZoneInfo(zone))
     return day, local.astimezone(UTC)
 

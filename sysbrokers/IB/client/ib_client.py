@@ -65,8 +65,18 @@ class ibClient:  # noqa: N801 - pysystemtrade's public name
         ids, or a connection error) ends it at once and is raised as the matching `IBError`
         subclass. `what` names the request in messages.
         """
-        self._connection.ensure_connected()
-        return self._connection.run_sync(self.request_async(make_request, what, contract, timeout, delayed_allowed))
+        return self._connection.run_sync(
+            self._when_connected(self.request_async(make_request, what, contract, timeout, delayed_allowed))
+        )
+
+    async def _when_connected(self, request: Awaitable[T]) -> T:
+        """Reconnect first if needed, in the same run of the event loop as the request itself."""
+        try:
+            await self._connection.ensure_connected_async()
+        except BaseException:
+            request.close()  # a coroutine never started: close it quietly
+            raise
+        return await request
 
     async def request_async(
         self,

@@ -49,31 +49,28 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
     # ------------------------------------------------------------ instruments
     def instrument_with_ib_data(self, instrument_code: str) -> futuresInstrumentWithIBConfigData:
         """The instrument's IB configuration (raises `UnknownInstrument` naming the code and file)."""
-        return load_futures_config().get(instrument_code)
+        config = self.__dict__.get("_futures_config")
+        if config is None:
+            # Read once per client object: the loader would look for private overrides on disk per call.
+            config = self._futures_config = load_futures_config()
+        return config.get(instrument_code)
 
     # -------------------------------------------------------------- resolving
     def resolve(self, contract: futuresContract, allow_expired: bool = False) -> ResolvedContract:
         """The IB contract for `contract` (its month, or exact expiry when the date has a day)."""
-        self.ib_connection.ensure_connected()
-        return self.ib_connection.run_sync(self.resolve_async(contract, allow_expired))
+        hit = self._cached(contract)
+        if hit is not None:  # no request and no event-loop run for a contract seen before
+            return self._unexpired(contract, hit, allow_expired, self.ib_connection.now())
+        return self.ib_connection.run_sync(self._when_connected(self.resolve_async(contract, allow_expired)))
 
     async def resolve_async(self, contract: futuresContract, allow_expired: bool = False) -> ResolvedContract:
         """`resolve` for code running inside the event loop."""
+        hit = self._cached(contract)
+        if hit is not None:
+            return self._unexpired(contract, hit, allow_expired, await self.ib_connection.now_async())
         instrument = self.instrument_with_ib_data(contract.instrument_code)
         contract_date = contract.contract_date
         key = (self._gateway_key(), contract.instrument_code, contract_date.date_str)
-        with _cache_lock:
-            hit = _resolved_cache.get(key)
-        if hit is not None:
-            if (
-                not allow_expired
-                and hit.expiry_utc is not None
-                and hit.expiry_utc <= await self.ib_connection.now_async()
-            ):
-                raise IBNoSecurityDefinition(
-                    message=f"{contract.key} expired on {hit.expiry_date}: ask with allow_expired=True"
-                )
-            return hit
         pattern = contract_pattern(instrument, contract_date, include_expired=allow_expired)
         try:
             details = await self.request_async(
@@ -87,6 +84,21 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
             # The exact-expiry form finds the same contract next time without a request.
             _resolved_cache[(self._gateway_key(), contract.instrument_code, f"{chosen.expiry_date:%Y%m%d}")] = chosen
         return chosen
+
+    def _cached(self, contract: futuresContract) -> ResolvedContract | None:
+        key = (self._gateway_key(), contract.instrument_code, contract.contract_date.date_str)
+        with _cache_lock:
+            return _resolved_cache.get(key)
+
+    @staticmethod
+    def _unexpired(
+        contract: futuresContract, found: ResolvedContract, allow_expired: bool, now: dt.datetime
+    ) -> ResolvedContract:
+        if not allow_expired and found.expiry_utc is not None and found.expiry_utc <= now:
+            raise IBNoSecurityDefinition(
+                message=f"{contract.key} expired on {found.expiry_date}: ask with allow_expired=True"
+            )
+        return found
 
     def ib_futures_contract(self, contract: futuresContract, allow_expired: bool = False) -> Contract:
         """The qualified ib_async `Contract` (with conId) for `contract`."""
@@ -113,7 +125,23 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
             for d in details
             if not instrument.ib_data.trading_class or d.contract.tradingClass == instrument.ib_data.trading_class
         ]
-        return sorted((resolved(d) for d in chosen), key=lambda r: r.expiry_date)
+        listed = sorted((resolved(d) for d in chosen), key=lambda r: r.expiry_date)
+        self._remember_listed(instrument_code, listed)
+        return listed
+
+    def _remember_listed(self, instrument_code: str, listed: list[ResolvedContract]) -> None:
+        """Resolving a listed contract later needs no request: cache each one by its expiry, and
+        by its contract month where that month has only this contract."""
+        by_month: dict[str, list[ResolvedContract]] = {}
+        for found in listed:
+            by_month.setdefault(found.details.contractMonth or "", []).append(found)
+        gateway = self._gateway_key()
+        with _cache_lock:
+            for found in listed:
+                _resolved_cache[(gateway, instrument_code, f"{found.expiry_date:%Y%m%d}")] = found
+            for month, contracts in by_month.items():
+                if month and len(contracts) == 1:
+                    _resolved_cache[(gateway, instrument_code, f"{month}00")] = contracts[0]
 
     # ----------------------------------------------------- pysystemtrade API
     def broker_get_futures_contract_list(self, instrument_code: str, allow_expired: bool = False) -> list[str]:

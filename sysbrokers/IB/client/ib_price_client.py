@@ -40,7 +40,7 @@ class BarPlan:
 
 BAR_PLANS: dict[Frequency, BarPlan] = {
     Frequency.Day: BarPlan("1 day", "Y", 10, dt.timedelta(days=3650), dt.timedelta(days=10)),
-    Frequency.Hour: BarPlan("1 hour", "D", 30, dt.timedelta(days=30), dt.timedelta(days=5)),
+    Frequency.Hour: BarPlan("1 hour", "D", 31, dt.timedelta(days=31), dt.timedelta(days=5)),
     Frequency.Minutes_15: BarPlan("15 mins", "W", 1, dt.timedelta(days=7), dt.timedelta(days=4)),
     Frequency.Minutes_5: BarPlan("5 mins", "W", 1, dt.timedelta(days=7), dt.timedelta(days=4)),
     Frequency.Minute: BarPlan("1 min", "S", 86400, dt.timedelta(days=1), dt.timedelta(hours=20)),
@@ -118,8 +118,7 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
             raise ValueError(f"no IB bar size for frequency {frequency.value!r}; use one of {list(BAR_PLANS)}")
         found = self.resolve(contract, allow_expired=allow_expired)
         bars = self._download(found, plan, whatToShow.upper(), start, end, f"{contract.key} {frequency.value}")
-        prices = futuresContractPrices.from_ib_bars(bars, frequency=frequency)
-        return _unmagnify(prices, found.price_magnifier)
+        return futuresContractPrices.from_ib_bars(bars, frequency=frequency, price_divisor=found.price_magnifier)
 
     def _download(
         self,
@@ -152,10 +151,15 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
                 break
             if first - page_start > plan.max_gap:
                 break  # the data begins inside this page
-            page_end = first
+            # The next page ends where this one began: no span is asked for twice.
+            page_end = page_start
         bars = _merge_pages(pages)
         if start is not None:
-            bars = [b for b in bars if _bar_time(b) >= start]
+            # Only the oldest page can reach back before `start`.
+            skip = 0
+            while skip < len(bars) and _bar_time(bars[skip]) < start:
+                skip += 1
+            bars = bars[skip:]
         self.stats.bars += len(bars)
         return bars
 
@@ -294,22 +298,20 @@ def _bar_time(bar) -> dt.datetime:
 
 
 def _merge_pages(pages: list[list[BarData]]) -> list[BarData]:
-    """One list from pages downloaded newest first: deduplicated (a later page never wins over
-    an earlier one's bars) and strictly increasing."""
-    by_time: dict[object, BarData] = {}
-    for page in pages:
-        for bar in page:
-            by_time.setdefault(bar.date, bar)
-    return [by_time[k] for k in sorted(by_time, key=lambda d: _bar_time(by_time[d]))]
+    """One oldest-first list from pages downloaded newest first.
 
-
-def _unmagnify(prices: futuresContractPrices, magnifier: int) -> futuresContractPrices:
-    if magnifier == 1 or prices.empty:
-        return prices
-    scaled = prices.copy()
-    for column in ("OPEN", "HIGH", "LOW", "FINAL"):
-        scaled[column] = scaled[column] / magnifier
-    return futuresContractPrices(scaled, frequency=prices.frequency)
+    Pages are chained on each other's requested start, so they do not overlap; should IB repeat a
+    bar at a seam anyway, the copy from the newer page is dropped. Order within a page is IB's and
+    is checked when the prices object is built.
+    """
+    merged: list[BarData] = []
+    for page in reversed(pages):
+        if merged and page:
+            last = _bar_time(merged[-1])
+            if _bar_time(page[0]) <= last:
+                page = [bar for bar in page if _bar_time(bar) > last]
+        merged.extend(page)
+    return merged
 
 
 def _unmagnify_bar(bar, magnifier: int):
