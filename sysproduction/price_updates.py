@@ -87,9 +87,16 @@ def update_contract(
         return
     client = data.broker_futures_contract_price.ib_client
     before = (client.stats.requests, client.stats.pacing_violations)
+    start = None if last is None else last.to_pydatetime()
+    if start is None and frequency.is_intraday:
+        # Intraday bars do not begin before the contract's first daily bar (its first session
+        # starts the evening before at most): knowing that spares a request probing for older data.
+        first_daily = store.read(contract_prices_key(instrument_code, contract.date_str, Frequency.Day.value))
+        if len(first_daily):
+            start = (first_daily.index[0] - pd.Timedelta(days=1)).to_pydatetime()
     try:
         prices = data.broker_futures_contract_price.get_prices_at_frequency_for_potentially_expired_contract_object(
-            contract, frequency, start=None if last is None else last.to_pydatetime()
+            contract, frequency, start=start
         )
     except (IBNoData, IBNoSecurityDefinition):
         summary.no_data += 1

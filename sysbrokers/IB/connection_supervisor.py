@@ -456,8 +456,12 @@ class ConnectionSupervisor:
         """Return once connected; reconnect now if needed. Raises `IBNotConnected` on timeout."""
         if self._closed:
             raise IBNotConnected(message="the IB connection has been closed")
-        # Let the loop notice a socket the gateway closed while nothing was running the loop.
-        for _ in range(3):
+        # Let the loop notice a socket the gateway closed while nothing was running the loop: one
+        # turn reads any EOF (the transport then starts closing); two more deliver the disconnect.
+        await asyncio.sleep(0)
+        transport = getattr(getattr(self.ib.client, "conn", None), "transport", None)
+        if transport is None or transport.is_closing() or not self.ib.isConnected():
+            await asyncio.sleep(0)
             await asyncio.sleep(0)
         task = self._reconnect_task
         if self.ib.isConnected() and self._socket_up and (task is None or task.done()):

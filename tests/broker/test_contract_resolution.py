@@ -23,7 +23,13 @@ UTC = dt.UTC
             dt.date(2026, 2, 25),
             dt.datetime(2026, 2, 25, 18, 30, tzinfo=UTC),
         ),
-        ("20240430-17:10:00", "", "America/Chicago", dt.date(2024, 4, 30), dt.datetime(2024, 4, 30, 17, 10, tzinfo=UTC)),
+        (
+            "20240430-17:10:00",
+            "",
+            "America/Chicago",
+            dt.date(2024, 4, 30),
+            dt.datetime(2024, 4, 30, 17, 10, tzinfo=UTC),
+        ),
         # ib_async splits "20250620 08:30 US/Central" into its parts
         ("20250620", "08:30", "America/Chicago", dt.date(2025, 6, 20), dt.datetime(2025, 6, 20, 13, 30, tzinfo=UTC)),
         ("20251219", "08:30", "America/Chicago", dt.date(2025, 12, 19), dt.datetime(2025, 12, 19, 14, 30, tzinfo=UTC)),
@@ -64,3 +70,17 @@ def test_contract_details_are_cached_per_process(conn, sim):
         data.get_min_tick_size_for_contract(futuresContract("SP500", "202506"))
         data.get_actual_expiry_date_for_single_contract(futuresContract("SP500", "20250620"))
     assert session.messages_in == after_first  # no further request reached the gateway
+
+
+def test_a_request_after_a_restart_nobody_noticed_reconnects_and_succeeds(conn, sim):
+    from sysbrokers.IB.ib_futures_contracts_data import ibFuturesContractData
+    from sysobjects.contracts import futuresContract
+
+    data = ibFuturesContractData(conn)
+    assert data.get_min_tick_size_for_contract(futuresContract("SP500", "202506")) == 0.25
+    # The gateway restarts while this process runs no event loop at all: the socket is dead but
+    # nothing has noticed yet. The next (uncached) request must reconnect and still answer.
+    sim.faults.daily_restart(down_seconds=0.3, wait=True)
+    reconnects = conn.get_stats()["reconnects"]
+    assert data.get_min_tick_size_for_contract(futuresContract("US10", "202506")) == 0.015625
+    assert conn.get_stats()["reconnects"] == reconnects + 1

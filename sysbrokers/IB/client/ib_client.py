@@ -65,9 +65,24 @@ class ibClient:  # noqa: N801 - pysystemtrade's public name
         ids, or a connection error) ends it at once and is raised as the matching `IBError`
         subclass. `what` names the request in messages.
         """
-        return self._connection.run_sync(
-            self._when_connected(self.request_async(make_request, what, contract, timeout, delayed_allowed))
-        )
+        return self.run_read(lambda: self.request_async(make_request, what, contract, timeout, delayed_allowed))
+
+    def run_read(self, make_coro: Callable[[], Awaitable[T]]) -> T:
+        """Run a read-only request on the event loop, reconnecting first if the connection is down.
+
+        While the connection looks up, the request goes straight out (no extra turn of the loop).
+        If the gateway had closed the socket while nothing ran the loop, the request fails with
+        `IBNotConnected`; then the connection is re-established and the request asked once more —
+        harmless, since everything sent through here only reads.
+        """
+        conn = self._connection
+        if conn.is_connected():
+            try:
+                return conn.run_sync(make_coro())
+            except IBNotConnected:
+                if conn.is_connected():
+                    raise  # not a lost socket: a real answer from IB
+        return conn.run_sync(self._when_connected(make_coro()))
 
     async def _when_connected(self, request: Awaitable[T]) -> T:
         """Reconnect first if needed, in the same run of the event loop as the request itself."""

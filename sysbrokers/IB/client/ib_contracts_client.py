@@ -61,7 +61,7 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
         hit = self._cached(contract)
         if hit is not None:  # no request and no event-loop run for a contract seen before
             return self._unexpired(contract, hit, allow_expired, self.ib_connection.now())
-        return self.ib_connection.run_sync(self._when_connected(self.resolve_async(contract, allow_expired)))
+        return self.run_read(lambda: self.resolve_async(contract, allow_expired))
 
     async def resolve_async(self, contract: futuresContract, allow_expired: bool = False) -> ResolvedContract:
         """`resolve` for code running inside the event loop."""

@@ -147,8 +147,8 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
             pages.append(page)
             first = _bar_time(page[0])
             page_start = page_end - plan.page
-            if start is not None and first <= start:
-                break
+            if start is not None and (first <= start or page_start <= start):
+                break  # this page reached back to `start`
             if first - page_start > plan.max_gap:
                 break  # the data begins inside this page
             # The next page ends where this one began: no span is asked for twice.
