@@ -7,7 +7,6 @@ hold the connection by composition; data-source objects hold client objects.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -101,32 +100,41 @@ class ibClient:  # noqa: N801 - pysystemtrade's public name
         timeout: float | None = None,
         delayed_allowed: bool = True,
     ) -> T:
-        """`run_request` for code running inside the event loop."""
+        """`run_request` for code running inside the event loop.
+
+        The request is awaited in the calling task itself (no task of its own, no `asyncio.wait`):
+        an error of its own or the time limit interrupts it by cancelling the await, and the
+        cancellation is turned into the matching exception.
+        """
         ib = self.ib
+        task = asyncio.current_task()
         first_req_id = ib.client._reqIdSeq
-        failed: asyncio.Future = asyncio.get_running_loop().create_future()
+        failure: list[Exception] = []
+
+        def interrupt(exc: Exception) -> None:
+            if not failure:
+                failure.append(exc)
+                task.cancel()
 
         def on_error(req_id: int, code: int, text: str, err_contract: Any) -> None:
             ours = req_id >= first_req_id or (req_id == -1 and code in _CONNECTION_CODES)
-            if ours and not failed.done() and classify(code, text, delayed_allowed) is not None:
-                failed.set_result(error_from(code, text, req_id, err_contract or contract, delayed_allowed))
+            if ours and classify(code, text, delayed_allowed) is not None:
+                interrupt(error_from(code, text, req_id, err_contract or contract, delayed_allowed))
 
-        ib.errorEvent += on_error
         limit = self.request_timeout if timeout is None else timeout
-        request = asyncio.ensure_future(make_request())
+        timer = asyncio.get_running_loop().call_later(
+            limit, lambda: interrupt(IBRequestTimeout(message=f"{what}: no answer from IB within {limit:g}s"))
+        )
+        ib.errorEvent += on_error
         try:
-            done, _ = await asyncio.wait({request, failed}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
-            if failed in done:
-                raise failed.result()
-            if request in done:
-                try:
-                    return request.result()
-                except ConnectionError as exc:
-                    raise IBNotConnected(message=f"{what}: connection to IB lost ({exc})") from exc
-            raise IBRequestTimeout(message=f"{what}: no answer from IB within {limit:g}s")
+            return await make_request()
+        except asyncio.CancelledError:
+            if not failure:
+                raise  # cancelled by someone else: let it through
+            task.uncancel()
+            raise failure[0] from None
+        except ConnectionError as exc:
+            raise IBNotConnected(message=f"{what}: connection to IB lost ({exc})") from exc
         finally:
+            timer.cancel()
             ib.errorEvent -= on_error
-            if not request.done():
-                request.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await request
