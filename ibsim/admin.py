@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import socket
@@ -54,18 +55,18 @@ class AdminServer:
             await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while line := await reader.readline():
-                try:
-                    reply = await self.execute(json.loads(line))
-                except Exception as exc:  # every bad command gets an answer, never a crash
-                    reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-                writer.write((json.dumps(reply) + "\n").encode())
-                await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
+        # A client that goes away mid-command is no error of the gateway's.
+        with contextlib.suppress(ConnectionError):
+            try:
+                while line := await reader.readline():
+                    try:
+                        reply = await self.execute(json.loads(line))
+                    except Exception as exc:  # every bad command gets an answer, never a crash
+                        reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+                    writer.write((json.dumps(reply) + "\n").encode())
+                    await writer.drain()
+            finally:
+                writer.close()
 
     async def execute(self, command: dict) -> dict:
         sim = self.sim

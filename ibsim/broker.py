@@ -290,14 +290,7 @@ class ErrorEvent:
     text: str
 
 
-Event = (
-    OrderUpdated
-    | FillEvent
-    | OrderCancelled
-    | OrderRejected
-    | WhatIfResult
-    | ErrorEvent
-)
+Event = OrderUpdated | FillEvent | OrderCancelled | OrderRejected | WhatIfResult | ErrorEvent
 
 
 @dataclass
@@ -306,9 +299,7 @@ class ExecutionFilter:
 
     client_id: int = 0
     acct_code: str = ""
-    time: dt.datetime | str | None = (
-        None  # executions at or after; str "yyyymmdd[-| ]hh:mm:ss [tz]"
-    )
+    time: dt.datetime | str | None = None  # executions at or after; str "yyyymmdd[-| ]hh:mm:ss [tz]"
     symbol: str = ""
     sec_type: str = ""
     exchange: str = ""
@@ -411,8 +402,7 @@ class Broker:
             raise ValueError("at least one account is required")
         self.base_currency = base_currency
         self.accounts: dict[str, Account] = {
-            code: Account(code, {base_currency: float(initial_cash)})
-            for code in accounts
+            code: Account(code, {base_currency: float(initial_cash)}) for code in accounts
         }
         self._instrument_by_con_id = instrument_by_con_id
         self.market = market
@@ -463,11 +453,7 @@ class Broker:
         """placeOrder: a new order, a modification of a working one, or a whatIf query."""
         now = _utc(now)
         self.reserve(client_id, order_id)
-        inst = (
-            instrument
-            if isinstance(instrument, Instrument)
-            else self._instrument_by_con_id(int(instrument))
-        )
+        inst = instrument if isinstance(instrument, Instrument) else self._instrument_by_con_id(int(instrument))
         if inst is None:
             return [
                 ErrorEvent(
@@ -487,11 +473,7 @@ class Broker:
             return [error]
         account = spec.account or next(iter(self.accounts))
         if account not in self.accounts:
-            return [
-                ErrorEvent(
-                    order_id, 321, _e321("bF", f"Invalid account code {account}")
-                )
-            ]
+            return [ErrorEvent(order_id, 321, _e321("bF", f"Invalid account code {account}"))]
         record = OrderRecord(
             order_id=order_id,
             client_id=client_id,
@@ -524,10 +506,7 @@ class Broker:
             text = f"OrderId {order_id} that needs to be cancelled is not found."
             return [ErrorEvent(order_id, 10147, text)]
         if not record.is_working:
-            text = (
-                "Cancel attempted when order is not in a cancellable state. "
-                f"Order permId = {record.perm_id}"
-            )
+            text = f"Cancel attempted when order is not in a cancellable state. Order permId = {record.perm_id}"
             return [ErrorEvent(order_id, 161, text)]
         self._finish(record, CANCELLED, now, "Cancelled by Trader")
         return [OrderCancelled(_snap(record))]
@@ -556,11 +535,7 @@ class Broker:
 
     def open_orders(self, client_id: int | None = None) -> list[OrderRecord]:
         """Working orders of one client (None = all), oldest first."""
-        return [
-            _snap(r)
-            for r in self._working()
-            if client_id is None or r.client_id == client_id
-        ]
+        return [_snap(r) for r in self._working() if client_id is None or r.client_id == client_id]
 
     def completed_orders(self, now: dt.datetime | None = None) -> list[OrderRecord]:
         """Filled, cancelled and rejected orders (of the retained days when `now` is given)."""
@@ -570,9 +545,7 @@ class Broker:
             done = [r for r in done if r.completed is None or r.completed >= cutoff]
         return [_snap(r) for r in sorted(done, key=lambda r: r.perm_id)]
 
-    def executions(
-        self, flt: ExecutionFilter | None = None, now: dt.datetime | None = None
-    ) -> list[Fill]:
+    def executions(self, flt: ExecutionFilter | None = None, now: dt.datetime | None = None) -> list[Fill]:
         """Fills matching `flt`; with `now`, only those since the retention cutoff."""
         flt = flt or ExecutionFilter()
         cutoff = self._cutoff(now) if now is not None else None
@@ -643,9 +616,7 @@ class Broker:
             )
         return rows
 
-    def account_values(
-        self, account: str, now: dt.datetime
-    ) -> list[tuple[str, str, str]]:
+    def account_values(self, account: str, now: dt.datetime) -> list[tuple[str, str, str]]:
         """reqAccountUpdates key/value/currency triples."""
         now = _utc(now)
         acct = self._account(account)
@@ -670,19 +641,13 @@ class Broker:
             out.append((key, value, ccy))
         return out
 
-    def account_summary(
-        self, account: str, tags: list[str] | str, now: dt.datetime
-    ) -> list[tuple[str, str, str]]:
+    def account_summary(self, account: str, tags: list[str] | str, now: dt.datetime) -> list[tuple[str, str, str]]:
         """reqAccountSummary rows for `account`; tags "All" or a list incl. $LEDGER variants."""
         now = _utc(now)
         acct = self._account(account)
         v = self._valuation(acct, now)
         if isinstance(tags, str):
-            tags = (
-                SUMMARY_TAGS
-                if tags == "All"
-                else [t.strip() for t in tags.split(",") if t]
-            )
+            tags = SUMMARY_TAGS if tags == "All" else [t.strip() for t in tags.split(",") if t]
         values = self._summary_values(v)
         ccys = self._currencies(v)
         out: list[tuple[str, str, str]] = []
@@ -692,9 +657,7 @@ class Broker:
                 if which == "ALL":
                     out += self._ledger_rows(v, ccys, include_base=True)
                 elif which:
-                    out += [
-                        r for r in self._ledger_rows(v, ccys, False) if r[2] == which
-                    ]
+                    out += [r for r in self._ledger_rows(v, ccys, False) if r[2] == which]
                 else:
                     out += [
                         (k, val, self.base_currency)
@@ -716,9 +679,7 @@ class Broker:
         v = self._valuation(self._account(account), _utc(now))
         return v.daily_pnl, v.unrealized_base, v.realized_base
 
-    def pnl_single(
-        self, account: str, con_id: int, now: dt.datetime
-    ) -> PnLSingle | None:
+    def pnl_single(self, account: str, con_id: int, now: dt.datetime) -> PnLSingle | None:
         """reqPnLSingle figures for one contract in the base currency (None: never held)."""
         now = _utc(now)
         acct = self._account(account)
@@ -798,9 +759,7 @@ class Broker:
 
     # ----------------------------------------------------------------- validation
 
-    def _validate(
-        self, order_id: int, inst: Instrument, spec: Any
-    ) -> ErrorEvent | None:
+    def _validate(self, order_id: int, inst: Instrument, spec: Any) -> ErrorEvent | None:
         order_type = str(spec.order_type or "").upper()
         if order_type not in ORDER_TYPES:
             return ErrorEvent(
@@ -809,14 +768,10 @@ class Broker:
                 "Unsupported order type for this exchange and security type.",
             )
         if str(spec.action or "").upper() not in ("BUY", "SELL"):
-            return ErrorEvent(
-                order_id, 321, _e321("bO", f"Invalid action {spec.action}")
-            )
+            return ErrorEvent(order_id, 321, _e321("bO", f"Invalid action {spec.action}"))
         tif = str(spec.tif or "DAY").upper()
         if tif not in TIFS:
-            return ErrorEvent(
-                order_id, 321, _e321("bO", f"Unsupported time in force {tif}")
-            )
+            return ErrorEvent(order_id, 321, _e321("bO", f"Unsupported time in force {tif}"))
         qty = float(spec.total_quantity or 0.0)
         if qty <= 0:
             return ErrorEvent(order_id, 434, "The order size cannot be zero.")
@@ -834,9 +789,7 @@ class Broker:
             needed.append(("stop", _price_or_none(spec.aux_price)))
         for name, price in needed:
             if price is None:
-                return ErrorEvent(
-                    order_id, 321, _e321("bO", f"The {name} price is missing")
-                )
+                return ErrorEvent(order_id, 321, _e321("bO", f"The {name} price is missing"))
             if not _on_tick(price, inst.min_tick):
                 return ErrorEvent(
                     order_id,
@@ -845,9 +798,7 @@ class Broker:
                 )
         return None
 
-    def _reject_reason(
-        self, record: OrderRecord, inst: Instrument, now: dt.datetime
-    ) -> str | None:
+    def _reject_reason(self, record: OrderRecord, inst: Instrument, now: dt.datetime) -> str | None:
         """201 text for a new order that must be rejected, else None."""
         if self._rejects_pending > 0:
             self._rejects_pending -= 1
@@ -864,20 +815,15 @@ class Broker:
             return TEXT_DELIVERY
         return self._margin_reject(acct, inst, record.sign * record.remaining, now)
 
-    def _margin_reject(
-        self, acct: Account, inst: Instrument, signed_qty: float, now: dt.datetime
-    ) -> str | None:
+    def _margin_reject(self, acct: Account, inst: Instrument, signed_qty: float, now: dt.datetime) -> str | None:
         before = self._valuation(acct, now)
         init_after, _ = self._margins(acct, now, (inst.con_id, signed_qty))
-        commission, ccy = self._commission(
-            inst, abs(signed_qty), self._mark(inst, now), now
-        )
+        commission, ccy = self._commission(inst, abs(signed_qty), self._mark(inst, now), now)
         elv_after = before.net_liq - commission * self._fx(ccy, now)
         if init_after > before.init_margin and elv_after < init_after:
             base = self.base_currency
             return (
-                TEXT_REJECT_PREFIX
-                + "YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED "
+                TEXT_REJECT_PREFIX + "YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED "
                 f"POSITION YOUR EQUITY WITH LOAN VALUE [{elv_after:.2f} {base}] MUST EXCEED THE "
                 f"INITIAL MARGIN [{init_after:.2f} {base}]"
             )
@@ -887,21 +833,12 @@ class Broker:
         if not inst.product.physical_delivery or inst.last_trade_date is None:
             return False
         today = now.astimezone(zoneinfo.ZoneInfo(inst.product.iana_zone)).date()
-        return (
-            _business_days_between(today, inst.last_trade_date)
-            <= self.delivery_window_days
-        )
+        return _business_days_between(today, inst.last_trade_date) <= self.delivery_window_days
 
-    def _modify(
-        self, record: OrderRecord, inst: Instrument, spec: Any, now: dt.datetime
-    ) -> list[Event]:
+    def _modify(self, record: OrderRecord, inst: Instrument, spec: Any, now: dt.datetime) -> list[Event]:
         oid = record.order_id
         if inst.con_id != record.con_id or str(spec.action).upper() != record.action:
-            return [
-                ErrorEvent(
-                    oid, 105, "Order being modified does not match original order."
-                )
-            ]
+            return [ErrorEvent(oid, 105, "Order being modified does not match original order.")]
         error = self._validate(oid, inst, spec)
         if error is not None:
             return [error]
@@ -932,13 +869,9 @@ class Broker:
     # ----------------------------------------------------------------- fill engine
 
     def _working(self) -> list[OrderRecord]:
-        return sorted(
-            (r for r in self.orders.values() if r.is_working), key=lambda r: r.perm_id
-        )
+        return sorted((r for r in self.orders.values() if r.is_working), key=lambda r: r.perm_id)
 
-    def _evaluate(
-        self, record: OrderRecord, now: dt.datetime, arrival: bool
-    ) -> list[Event]:
+    def _evaluate(self, record: OrderRecord, now: dt.datetime, arrival: bool) -> list[Event]:
         """Bring one working order to `now`; `arrival` = just placed or modified."""
         inst = record.instrument or self._instrument_by_con_id(record.con_id)
         if inst is None:
@@ -947,19 +880,11 @@ class Broker:
         start = record.last_eval or now
         record.last_eval = max(start, now)
         if inst.expiry_utc is not None and now >= inst.expiry_utc:
-            self._finish(
-                record, CANCELLED, now, "Cancelled by System: contract expired"
-            )
-            return [
-                OrderCancelled(
-                    _snap(record), 202, TEXT_CANCELLED + "The contract has expired"
-                )
-            ]
+            self._finish(record, CANCELLED, now, "Cancelled by System: contract expired")
+            return [OrderCancelled(_snap(record), 202, TEXT_CANCELLED + "The contract has expired")]
         quote = self.market.quote(inst, now)
         if record.tif == "DAY" and self._day_expired(record, quote):
-            self._finish(
-                record, CANCELLED, now, "Cancelled by System: DAY order expired"
-            )
+            self._finish(record, CANCELLED, now, "Cancelled by System: DAY order expired")
             return [OrderCancelled(_snap(record), None, "")]
         events: list[Event] = []
         if not quote.is_open:
@@ -978,9 +903,7 @@ class Broker:
                 return events + self._ioc_leftover(record, now)
             record.triggered = triggered_now = True
         events += self._set_status(record, SUBMITTED)
-        price = self._fill_price(
-            record, inst, quote, start, now, arrival or triggered_now
-        )
+        price = self._fill_price(record, inst, quote, start, now, arrival or triggered_now)
         if price is not None:
             size = quote.ask_size if record.sign > 0 else quote.bid_size
             qty = min(record.remaining, float(max(size, 0)))
@@ -1010,9 +933,7 @@ class Broker:
             crossed = low <= limit if record.sign > 0 else high >= limit
             if crossed:
                 return limit
-        if math.isfinite(touch) and (
-            touch <= limit if record.sign > 0 else touch >= limit
-        ):
+        if math.isfinite(touch) and (touch <= limit if record.sign > 0 else touch >= limit):
             return touch  # marketable: the touch is at least as good as the limit
         return None
 
@@ -1026,9 +947,7 @@ class Broker:
         """A DAY order dies when its session ends: closed after open, or a new session seen."""
         new_session = record.seen_open and (
             (0 <= quote.volume < record.session_volume)
-            or (
-                record.session_close is not None and quote.close != record.session_close
-            )
+            or (record.session_close is not None and quote.close != record.session_close)
         )
         if (record.seen_open and not quote.is_open) or new_session:
             return True
@@ -1054,9 +973,7 @@ class Broker:
     ) -> FillEvent:
         acct = self.accounts[record.account]
         commission, comm_ccy = self._commission(inst, qty, price, now)
-        realized = self._book(
-            acct, inst, record.sign * qty, price, commission, comm_ccy, now
-        )
+        realized = self._book(acct, inst, record.sign * qty, price, commission, comm_ccy, now)
         cost = record.avg_fill_price * record.filled + price * qty
         record.filled += qty
         record.remaining = max(record.total_quantity - record.filled, 0.0)
@@ -1108,14 +1025,10 @@ class Broker:
         realized = None
         if held == 0 or (held > 0) == (signed_qty > 0):
             total = abs(held) + abs(signed_qty)
-            pos.avg_price = (
-                pos.avg_price * abs(held) + price * abs(signed_qty)
-            ) / total
+            pos.avg_price = (pos.avg_price * abs(held) + price * abs(signed_qty)) / total
         else:
             closing = min(abs(signed_qty), abs(held))
-            realized = (
-                (price - pos.avg_price) * closing * (1 if held > 0 else -1) * factor
-            )
+            realized = (price - pos.avg_price) * closing * (1 if held > 0 else -1) * factor
             if abs(signed_qty) > abs(held):
                 pos.avg_price = price  # flipped: the remainder opens at this price
         pos.quantity = held + signed_qty
@@ -1137,24 +1050,16 @@ class Broker:
         _add(acct.cash, comm_ccy, -commission)
         return realized
 
-    def _finish(
-        self, record: OrderRecord, status: str, now: dt.datetime, text: str
-    ) -> None:
+    def _finish(self, record: OrderRecord, status: str, now: dt.datetime, text: str) -> None:
         record.status = status
         record.completed = now
         record.completed_status = text
 
-    def _what_if(
-        self, record: OrderRecord, inst: Instrument, now: dt.datetime
-    ) -> WhatIfResult:
+    def _what_if(self, record: OrderRecord, inst: Instrument, now: dt.datetime) -> WhatIfResult:
         acct = self.accounts[record.account]
         before = self._valuation(acct, now)
-        init_after, maint_after = self._margins(
-            acct, now, (inst.con_id, record.sign * record.remaining)
-        )
-        commission, ccy = self._commission(
-            inst, record.remaining, self._mark(inst, now), now
-        )
+        init_after, maint_after = self._margins(acct, now, (inst.con_id, record.sign * record.remaining))
+        commission, ccy = self._commission(inst, record.remaining, self._mark(inst, now), now)
         elv_after = before.net_liq - commission * self._fx(ccy, now)
         warning = ""
         if init_after > before.init_margin and elv_after < init_after:
@@ -1179,16 +1084,10 @@ class Broker:
 
     # ----------------------------------------------------------------- accounting
 
-    def _commission(
-        self, inst: Instrument, qty: float, price: float, now: dt.datetime
-    ) -> tuple[float, str]:
+    def _commission(self, inst: Instrument, qty: float, price: float, now: dt.datetime) -> tuple[float, str]:
         if inst.sec_type == "CASH":
-            usd_value = (
-                abs(qty * price) * self._fx(inst.currency, now) / self._fx("USD", now)
-            )
-            return round(
-                max(FX_MIN_COMMISSION_USD, usd_value * FX_COMMISSION_RATE), 2
-            ), "USD"
+            usd_value = abs(qty * price) * self._fx(inst.currency, now) / self._fx("USD", now)
+            return round(max(FX_MIN_COMMISSION_USD, usd_value * FX_COMMISSION_RATE), 2), "USD"
         rate = self.commission_schedule.get(
             inst.symbol,
             self.commission_schedule.get(inst.currency, FALLBACK_COMMISSION),
@@ -1206,9 +1105,7 @@ class Broker:
     def _avg_cost(self, pos: Position, inst: Instrument | None) -> float:
         return pos.avg_price * (_factor(inst) if inst is not None else 1.0)
 
-    def _margins(
-        self, acct: Account, now: dt.datetime, extra: tuple[int, float] | None = None
-    ) -> tuple[float, float]:
+    def _margins(self, acct: Account, now: dt.datetime, extra: tuple[int, float] | None = None) -> tuple[float, float]:
         """Initial and maintenance margin (base currency), optionally with an added trade."""
         qty = {con_id: p.quantity for con_id, p in acct.positions.items()}
         if extra is not None:
@@ -1332,9 +1229,7 @@ class Broker:
     def _currencies(self, v: _Valuation) -> list[str]:
         return sorted(v.rates)
 
-    def _ledger_rows(
-        self, v: _Valuation, ccys: Iterable[str], include_base: bool
-    ) -> list[tuple[str, str, str]]:
+    def _ledger_rows(self, v: _Valuation, ccys: Iterable[str], include_base: bool) -> list[tuple[str, str, str]]:
         """Per-currency ledger values (CashBalance, NetLiquidationByCurrency, ...)."""
         rows: list[tuple[str, str, str]] = []
         cash_base = v.net_liq - v.unrealized_base

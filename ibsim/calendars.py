@@ -97,9 +97,7 @@ def _uk_bank_holidays(year: int) -> set[dt.date]:
     easter = easter_sunday(year)
     days = {easter - 2 * _DAY, easter + _DAY, nth_weekday(year, 8, _MON, -1)}
     new_year = dt.date(year, 1, 1)
-    days.add(
-        new_year + dt.timedelta(days={_SAT: 2, _SUN: 1}.get(new_year.weekday(), 0))
-    )
+    days.add(new_year + dt.timedelta(days={_SAT: 2, _SUN: 1}.get(new_year.weekday(), 0)))
     early_may = {2020: dt.date(2020, 5, 8)}.get(year, nth_weekday(year, 5, _MON, 1))
     spring = {2022: dt.date(2022, 6, 2)}.get(year, nth_weekday(year, 5, _MON, -1))
     days |= {early_may, spring}
@@ -142,9 +140,7 @@ def _holidays(calendar: str, year: int) -> frozenset[dt.date]:
     elif calendar == "LONDON":
         days = _uk_bank_holidays(year)
     else:
-        raise ValueError(
-            f"unknown holiday calendar {calendar!r}; known: {', '.join(CALENDARS)}"
-        )
+        raise ValueError(f"unknown holiday calendar {calendar!r}; known: {', '.join(CALENDARS)}")
     # Weekend dates (e.g. an unobserved Saturday New Year) are not listed as holidays.
     return frozenset(d for d in days if d.year == year and d.weekday() < _SAT)
 
@@ -215,20 +211,14 @@ class SessionTemplate:
     early_close: str = ""
 
 
-def _template(
-    name: str, segments: list, rth: list | None = None, **kw
-) -> SessionTemplate:
-    return SessionTemplate(
-        name, tuple(segments), tuple(rth if rth is not None else segments), **kw
-    )
+def _template(name: str, segments: list, rth: list | None = None, **kw) -> SessionTemplate:
+    return SessionTemplate(name, tuple(segments), tuple(rth if rth is not None else segments), **kw)
 
 
 TEMPLATES: dict[str, SessionTemplate] = {
     t.name: t
     for t in (
-        _template(
-            "cme_globex", [(-1, "17:00", 0, "16:00")], [(0, "08:30", 0, "16:00")]
-        ),
+        _template("cme_globex", [(-1, "17:00", 0, "16:00")], [(0, "08:30", 0, "16:00")]),
         _template(
             "cme_dairy",
             [(-1, "17:00", 0, "16:00")],
@@ -236,12 +226,8 @@ TEMPLATES: dict[str, SessionTemplate] = {
             early_close="13:55",
         ),
         _template("cfe_vix", [(-1, "17:00", 0, "16:00")], [(0, "08:30", 0, "15:00")]),
-        _template(
-            "nymex_energy", [(-1, "18:00", 0, "17:00")], [(0, "09:30", 0, "17:00")]
-        ),
-        _template(
-            "comex_metals", [(-1, "18:00", 0, "17:00")], [(0, "08:20", 0, "13:30")]
-        ),
+        _template("nymex_energy", [(-1, "18:00", 0, "17:00")], [(0, "09:30", 0, "17:00")]),
+        _template("comex_metals", [(-1, "18:00", 0, "17:00")], [(0, "08:20", 0, "13:30")]),
         _template(
             "cbot_grains",
             [(-1, "19:00", 0, "07:45"), (0, "08:30", 0, "13:20")],
@@ -282,9 +268,7 @@ def template_for(product: Product) -> SessionTemplate:
     try:
         return TEMPLATES[name]
     except KeyError:
-        raise ValueError(
-            f"no session template for {product.symbol}@{product.exchange}"
-        ) from None
+        raise ValueError(f"no session template for {product.symbol}@{product.exchange}") from None
 
 
 def _hhmm(text: str) -> dt.time:
@@ -293,9 +277,7 @@ def _hhmm(text: str) -> dt.time:
 
 
 def _local_to_utc(day: dt.date, offset: int, hhmm: str, zone: ZoneInfo) -> dt.datetime:
-    local = dt.datetime.combine(
-        day + dt.timedelta(days=offset), _hhmm(hhmm), tzinfo=zone
-    )
+    local = dt.datetime.combine(day + dt.timedelta(days=offset), _hhmm(hhmm), tzinfo=zone)
     return local.astimezone(UTC)
 
 
@@ -304,9 +286,7 @@ def _has_session(template: SessionTemplate, calendar: str, day: dt.date) -> bool
 
 
 @lru_cache(maxsize=200_000)
-def _session_on(
-    template_name: str, zone_name: str, calendar: str, day: dt.date
-) -> Session | None:
+def _session_on(template_name: str, zone_name: str, calendar: str, day: dt.date) -> Session | None:
     """The unclipped session of one trade date, or None if the exchange is closed."""
     template = TEMPLATES[template_name]
     if not _has_session(template, calendar, day):
@@ -339,9 +319,7 @@ def _unpack(
     return item, None, None
 
 
-def _clip(
-    session: Session, expiry: dt.datetime | None, first: dt.date | None
-) -> Session | None:
+def _clip(session: Session, expiry: dt.datetime | None, first: dt.date | None) -> Session | None:
     if first is not None and session.trade_date < first:
         return None
     if expiry is None or session.end <= expiry:
@@ -357,9 +335,7 @@ def _clip(
 
 def _session(item: Product | Instrument, day: dt.date) -> Session | None:
     product, expiry, first = _unpack(item)
-    session = _session_on(
-        template_for(product).name, product.iana_zone, product.calendar, day
-    )
+    session = _session_on(template_for(product).name, product.iana_zone, product.calendar, day)
     return None if session is None else _clip(session, expiry, first)
 
 
@@ -389,9 +365,7 @@ def session_for_date(item: Product | Instrument, trade_date: dt.date) -> Session
     return _session(item, trade_date)
 
 
-def sessions(
-    item: Product | Instrument, start_utc: dt.datetime, end_utc: dt.datetime
-) -> list[Session]:
+def sessions(item: Product | Instrument, start_utc: dt.datetime, end_utc: dt.datetime) -> list[Session]:
     """Every session with a traded segment intersecting [start_utc, end_utc), in order."""
     _check_aware(start_utc, end_utc)
     product, _, _ = _unpack(item)
@@ -400,9 +374,7 @@ def sessions(
     last = _local_date(product, end_utc) + 2 * _DAY
     for day in _trade_dates(first, last):
         session = _session(item, day)
-        if session is not None and any(
-            s < end_utc and e > start_utc for s, e in session.segments
-        ):
+        if session is not None and any(s < end_utc and e > start_utc for s, e in session.segments):
             out.append(session)
     return out
 
@@ -456,9 +428,7 @@ def previous_session(item: Product | Instrument, t_utc: dt.datetime) -> Session 
 # IB tradingHours / liquidHours strings
 
 
-def trading_hours_string(
-    item: Product | Instrument, around_utc: dt.datetime, days: int = 7
-) -> str:
+def trading_hours_string(item: Product | Instrument, around_utc: dt.datetime, days: int = 7) -> str:
     """IB `tradingHours` for `days` trade dates from the current one, in exchange-local time.
 
     Format "20240325:1700-20240326:1600;...;20240329:CLOSED" as TWS sends it: one entry per
@@ -468,37 +438,26 @@ def trading_hours_string(
     return _hours_string(item, around_utc, days, liquid=False)
 
 
-def liquid_hours_string(
-    item: Product | Instrument, around_utc: dt.datetime, days: int = 7
-) -> str:
+def liquid_hours_string(item: Product | Instrument, around_utc: dt.datetime, days: int = 7) -> str:
     """IB `liquidHours` (regular trading hours) in the same layout as `trading_hours_string`."""
     return _hours_string(item, around_utc, days, liquid=True)
 
 
-def _hours_string(
-    item: Product | Instrument, around: dt.datetime, days: int, liquid: bool
-) -> str:
+def _hours_string(item: Product | Instrument, around: dt.datetime, days: int, liquid: bool) -> str:
     _check_aware(around)
     product, _, _ = _unpack(item)
     zone = ZoneInfo(product.iana_zone)
     current = session_at(item, around)
-    first = (
-        current.trade_date if current is not None else around.astimezone(zone).date()
-    )
+    first = current.trade_date if current is not None else around.astimezone(zone).date()
     window = [first + dt.timedelta(days=i) for i in range(max(days, 1))]
     by_date = {day: _session(item, day) for day in window + [window[-1] + _DAY]}
     opening_days = {
-        s.astimezone(zone).date()
-        for session in by_date.values()
-        if session is not None
-        for s, _ in session.segments
+        s.astimezone(zone).date() for session in by_date.values() if session is not None for s, _ in session.segments
     }
     entries = []
     for day in window:
         session = by_date[day]
-        intervals = (
-            () if session is None else (session.rth if liquid else session.segments)
-        )
+        intervals = () if session is None else (session.rth if liquid else session.segments)
         if intervals:
             for start, end in intervals:
                 a, b = start.astimezone(zone), end.astimezone(zone)

@@ -100,9 +100,7 @@ def rule_third_friday(calendar: str, year: int, month: int) -> dt.date:
 
 def rule_bd7_before_last_bd(calendar: str, year: int, month: int) -> dt.date:
     """7th business day preceding the last business day of the month (ZN, ZB, UB)."""
-    return cal.add_business_days(
-        calendar, cal.last_business_day(calendar, year, month), -7
-    )
+    return cal.add_business_days(calendar, cal.last_business_day(calendar, year, month), -7)
 
 
 def rule_last_bd(calendar: str, year: int, month: int) -> dt.date:
@@ -112,9 +110,7 @@ def rule_last_bd(calendar: str, year: int, month: int) -> dt.date:
 
 def rule_third_last_bd(calendar: str, year: int, month: int) -> dt.date:
     """3rd last business day of the month (GC, SI, HG)."""
-    return cal.add_business_days(
-        calendar, cal.last_business_day(calendar, year, month), -2
-    )
+    return cal.add_business_days(calendar, cal.last_business_day(calendar, year, month), -2)
 
 
 def rule_cl(calendar: str, year: int, month: int) -> dt.date:
@@ -137,9 +133,7 @@ def rule_bd_before_15th(calendar: str, year: int, month: int) -> dt.date:
 
 def rule_tenth_bd(calendar: str, year: int, month: int) -> dt.date:
     """Lean hogs: 10th business day of the contract month."""
-    return cal.add_business_days(
-        calendar, dt.date(year, month, 1) - dt.timedelta(days=1), 10
-    )
+    return cal.add_business_days(calendar, dt.date(year, month, 1) - dt.timedelta(days=1), 10)
 
 
 def rule_vix(calendar: str, year: int, month: int) -> dt.date:
@@ -199,9 +193,7 @@ def usda_class3_announcement(calendar: str, year: int, month: int) -> dt.date:
 
 def rule_usda_class3(calendar: str, year: int, month: int) -> dt.date:
     """Class III milk (DA/DC): business day before the USDA price announcement."""
-    return cal.add_business_days(
-        calendar, usda_class3_announcement(calendar, year, month), -1
-    )
+    return cal.add_business_days(calendar, usda_class3_announcement(calendar, year, month), -1)
 
 
 LAST_TRADE_RULES: dict[str, Callable[[str, int, int], dt.date]] = {
@@ -229,9 +221,7 @@ def last_trade_date(product: Product, year: int, month: int) -> dt.date:
     return LAST_TRADE_RULES[product.last_trade_rule](product.calendar, year, month)
 
 
-def real_expiration_date(
-    product: Product, year: int, month: int, ltd: dt.date
-) -> dt.date:
+def real_expiration_date(product: Product, year: int, month: int, ltd: dt.date) -> dt.date:
     """IB's realExpirationDate: the last trade date, except DC (the announcement day)."""
     if product.last_trade_rule == "usda_class3":
         return usda_class3_announcement(product.calendar, year, month)
@@ -317,9 +307,7 @@ def _check_product(p: CatalogProduct) -> list[tuple[str, str]]:
     if p.calendar not in cal.CALENDARS:
         problems.append(("calendar", f"unknown calendar {p.calendar!r}"))
     if p.session_template and p.session_template not in cal.TEMPLATES:
-        problems.append(
-            ("session_template", f"unknown template {p.session_template!r}")
-        )
+        problems.append(("session_template", f"unknown template {p.session_template!r}"))
     try:
         ZoneInfo(p.iana_zone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -327,27 +315,19 @@ def _check_product(p: CatalogProduct) -> list[tuple[str, str]]:
     if not p.min_tick > 0:
         problems.append(("min_tick", "must be positive"))
     if not (p.base_price > 0 and 0 < p.annual_vol < 5):
-        problems.append(
-            ("base_price", "base_price must be > 0 and annual_vol in (0, 5)")
-        )
+        problems.append(("base_price", "base_price must be > 0 and annual_vol in (0, 5)"))
     if p.maint_margin > p.initial_margin:
         problems.append(("maint_margin", "exceeds initial_margin"))
     if p.local_symbol_style not in ("letter", "month", "fx"):
-        problems.append(
-            ("local_symbol_style", f"unknown style {p.local_symbol_style!r}")
-        )
+        problems.append(("local_symbol_style", f"unknown style {p.local_symbol_style!r}"))
     if p.sec_type == "FUT":
         if p.last_trade_rule not in LAST_TRADE_RULES:
             problems.append(("last_trade_rule", f"unknown rule {p.last_trade_rule!r}"))
         if not re.fullmatch(r"[0-2]\d:[0-5]\d", p.last_trade_time):
-            problems.append(
-                ("last_trade_time", f"expected HH:MM, got {p.last_trade_time!r}")
-            )
+            problems.append(("last_trade_time", f"expected HH:MM, got {p.last_trade_time!r}"))
         letters = p.listed_months
         if not letters or any(c not in MONTH_LETTERS for c in letters):
-            problems.append(
-                ("listed_months", f"expected month letters, got {letters!r}")
-            )
+            problems.append(("listed_months", f"expected month letters, got {letters!r}"))
         if p.months_listed < 1:
             problems.append(("months_listed", "must be at least 1"))
         if p.last_contract_month and not re.fullmatch(r"\d{6}", p.last_contract_month):
@@ -366,9 +346,7 @@ def load_products(path: str | Path | None = None) -> list[CatalogProduct]:
     with path.open(newline="") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
-        missing = [
-            c for c in _PRODUCT_FIELDS if c not in header and c not in _OPTIONAL_FIELDS
-        ]
+        missing = [c for c in _PRODUCT_FIELDS if c not in header and c not in _OPTIONAL_FIELDS]
         if missing:
             raise ValueError(f"{path}: missing columns {', '.join(missing)}")
         products = []
@@ -379,22 +357,16 @@ def load_products(path: str | Path | None = None) -> list[CatalogProduct]:
                 if text is None:
                     if column in _OPTIONAL_FIELDS:
                         continue
-                    raise ValueError(
-                        f"{path}: row {row_number}: column {column!r} is empty"
-                    )
+                    raise ValueError(f"{path}: row {row_number}: column {column!r} is empty")
                 try:
                     values[column] = _convert(column, text)
                 except ValueError as exc:
-                    raise ValueError(
-                        f"{path}: row {row_number}: column {column!r}: {exc}"
-                    ) from None
+                    raise ValueError(f"{path}: row {row_number}: column {column!r}: {exc}") from None
             product = CatalogProduct(**values)
             problems = _check_product(product)
             if problems:
                 column, problem = problems[0]
-                raise ValueError(
-                    f"{path}: row {row_number} ({product.symbol}): column {column!r}: {problem}"
-                )
+                raise ValueError(f"{path}: row {row_number} ({product.symbol}): column {column!r}: {problem}")
             products.append(product)
     return products
 
@@ -481,9 +453,7 @@ class Catalog:
         self._today_fn = today_fn
         self._slots: dict[int, Product] = {}
         self._fx_by_con_id: dict[int, Instrument] = {}
-        self._instruments: dict[
-            tuple[tuple[str, str], int, int], Instrument | None
-        ] = {}
+        self._instruments: dict[tuple[tuple[str, str], int, int], Instrument | None] = {}
         for product in items:
             key = product_key(product)
             if key in self.products:
@@ -495,17 +465,13 @@ class Catalog:
                 slot = con_id_slot(product)
                 if slot in self._slots:
                     other = self._slots[slot]
-                    raise ValueError(
-                        f"conId slot collision: {key} and {product_key(other)}"
-                    )
+                    raise ValueError(f"conId slot collision: {key} and {product_key(other)}")
                 self._slots[slot] = product
 
     def _add_fx(self, product: Product) -> None:
         con_id = getattr(product, "con_id", 0)
         if con_id in self._fx_by_con_id or CON_ID_BASE <= con_id < CON_ID_BASE * 2:
-            raise ValueError(
-                f"bad or duplicate CASH conId {con_id} for {product_key(product)}"
-            )
+            raise ValueError(f"bad or duplicate CASH conId {con_id} for {product_key(product)}")
         self._fx_by_con_id[con_id] = Instrument(
             con_id=con_id,
             product=product,
@@ -518,9 +484,7 @@ class Catalog:
 
     # -- lookups ------------------------------------------------------------------------
 
-    def product(
-        self, symbol: str, exchange: str = "", currency: str = "", sec_type: str = ""
-    ) -> Product | None:
+    def product(self, symbol: str, exchange: str = "", currency: str = "", sec_type: str = "") -> Product | None:
         """The product with `symbol` (and the other keys when given); None if none or many.
 
         `symbol` may also be a pair's "EUR.USD".
@@ -558,9 +522,7 @@ class Catalog:
         return not last or f"{year}{month:02d}" <= last
 
     @staticmethod
-    def _sequence_step_back(
-        product: Product, year: int, month: int, steps: int
-    ) -> tuple[int, int]:
+    def _sequence_step_back(product: Product, year: int, month: int, steps: int) -> tuple[int, int]:
         """The contract month `steps` contracts earlier in the same (cycle or serial) sequence."""
         in_cycle = MONTH_LETTERS[month - 1] in product.listed_months
         while steps:
@@ -577,16 +539,12 @@ class Catalog:
         return self._instruments[key]
 
     def _build(self, product: Product, year: int, month: int) -> Instrument | None:
-        if product.sec_type != "FUT" or not self._is_contract_month(
-            product, year, month
-        ):
+        if product.sec_type != "FUT" or not self._is_contract_month(product, year, month):
             return None
         ltd = last_trade_date(product, year, month)
         zone = ZoneInfo(product.iana_zone)
         hours, minutes = (int(x) for x in product.last_trade_time.split(":"))
-        expiry = dt.datetime.combine(
-            ltd, dt.time(hours, minutes), tzinfo=zone
-        ).astimezone(UTC)
+        expiry = dt.datetime.combine(ltd, dt.time(hours, minutes), tzinfo=zone).astimezone(UTC)
         in_cycle = MONTH_LETTERS[month - 1] in product.listed_months
         depth = product.months_listed if in_cycle else product.serial_months
         prev_year, prev_month = self._sequence_step_back(product, year, month, depth)
@@ -625,9 +583,7 @@ class Catalog:
             day = as_of
         return list(self._listing(product, as_of, day, include_expired))
 
-    def _listing(
-        self, product, as_of, day: dt.date, include_expired: bool
-    ) -> list[Instrument]:
+    def _listing(self, product, as_of, day: dt.date, include_expired: bool) -> list[Instrument]:
         per_year = len(product.listed_months)
         horizon = (product.months_listed * 12) // per_year + product.serial_months + 15
         out = []
@@ -662,9 +618,7 @@ class Catalog:
         listed = self.instruments_for(product, as_of)
         return listed[0] if listed else None
 
-    def front_month_for(
-        self, query: object, as_of: dt.datetime | None = None
-    ) -> Instrument | None:
+    def front_month_for(self, query: object, as_of: dt.datetime | None = None) -> Instrument | None:
         """Front month of the product a client CONTFUT contract describes (None if not one)."""
         found = self.match(_ContfutQuery(query), as_of)
         return found[0] if len(found) == 1 else None
@@ -721,16 +675,12 @@ class Catalog:
         local = _attr(query, "local_symbol", "localSymbol").upper()
         trading_class = _attr(query, "trading_class", "tradingClass").upper()
         multiplier = _attr(query, "multiplier")
-        month = _attr(
-            query, "last_trade_date_or_contract_month", "lastTradeDateOrContractMonth"
-        )
+        month = _attr(query, "last_trade_date_or_contract_month", "lastTradeDateOrContractMonth")
         month = re.sub(r"\D", "", month[:8])
 
         if con_id:
             inst = self.by_con_id(int(con_id))
-            if inst is None or (
-                sec_type and sec_type not in (inst.sec_type, "CONTFUT")
-            ):
+            if inst is None or (sec_type and sec_type not in (inst.sec_type, "CONTFUT")):
                 return []
             live = self.instruments_for(inst.product, as_of, include_expired)
             return [inst] if any(i.con_id == inst.con_id for i in live) else []
@@ -766,16 +716,12 @@ class Catalog:
                 if month and len(month) not in (6, 8):
                     continue
                 found.append(inst)
-        found.sort(
-            key=lambda i: (i.expiry_utc or as_of, i.trading_class, i.local_symbol)
-        )
+        found.sort(key=lambda i: (i.expiry_utc or as_of, i.trading_class, i.local_symbol))
         return found
 
     # -- contractData -------------------------------------------------------------------
 
-    def details(
-        self, instrument: Instrument, as_of_utc: dt.datetime | None = None
-    ) -> ContractInfo:
+    def details(self, instrument: Instrument, as_of_utc: dt.datetime | None = None) -> ContractInfo:
         """contractData fields of an instrument, with trading hours for the week of as_of."""
         if as_of_utc is None:
             as_of_utc = self._today()

@@ -407,12 +407,12 @@ class CancelOrder:
 
 @dataclass
 class ReqOpenOrders:
-    pass
+    """reqOpenOrders (5): no fields but its version."""
 
 
 @dataclass
 class ReqAllOpenOrders:
-    pass
+    """reqAllOpenOrders (16): no fields but its version."""
 
 
 @dataclass
@@ -444,12 +444,12 @@ class ReqIds:
 
 @dataclass
 class ReqPositions:
-    pass
+    """reqPositions (61): no fields but its version."""
 
 
 @dataclass
 class CancelPositions:
-    pass
+    """cancelPositions (64): no fields but its version."""
 
 
 @dataclass
@@ -485,7 +485,7 @@ class CancelAccountSummary:
 
 @dataclass
 class ReqCurrentTime:
-    pass
+    """reqCurrentTime (49): no fields but its version."""
 
 
 @dataclass
@@ -515,12 +515,12 @@ class CancelPnLSingle:
 
 @dataclass
 class ReqGlobalCancel:
-    pass
+    """reqGlobalCancel (58): no fields but its version."""
 
 
 @dataclass
 class ReqManagedAccts:
-    pass
+    """reqManagedAccts (17): no fields but its version."""
 
 
 # -------------------------------------------------------------------------------------

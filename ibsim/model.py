@@ -91,10 +91,7 @@ class Instrument:
         """lastTradeDateOrContractMonth as sent in contractData: 'YYYYMMDD HH:MM ZONE'."""
         if self.last_trade_date is None:
             return ""
-        return (
-            f"{self.last_trade_date:%Y%m%d} {self.product.last_trade_time} "
-            f"{self.product.time_zone_id}"
-        )
+        return f"{self.last_trade_date:%Y%m%d} {self.product.last_trade_time} {self.product.time_zone_id}"
 
 
 @dataclass(frozen=True)

@@ -150,8 +150,10 @@ class IBSim:
         for task in self._tasks:
             try:
                 await task
-            except (asyncio.CancelledError, Exception):
-                pass
+            except asyncio.CancelledError:
+                continue  # what stopping a background loop means
+            except Exception:
+                log.exception("background task %s failed", task.get_name())
         self._tasks = []
         await self.drop_all_connections()
         self.faults.cancel_pending()

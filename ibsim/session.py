@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -110,8 +111,8 @@ class ClientSession:
                         break
                 if self.writer.transport.get_write_buffer_size() > 4 * 1024 * 1024:
                     await self.writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            log.info("connection %s lost: %s", self.peer, exc)  # the client went away: end the session
         finally:
             await self.close()
 
@@ -120,11 +121,10 @@ class ClientSession:
             return
         self.closed = True
         self.server.unregister(self)
-        try:
+        # A socket that is already broken cannot be closed more cleanly than this.
+        with contextlib.suppress(TimeoutError, ConnectionError, OSError):
             self.writer.close()
             await asyncio.wait_for(self.writer.wait_closed(), 1.0)
-        except (TimeoutError, ConnectionError, OSError):
-            pass
         log.info("connection %s (client id %s) closed", self.peer, self.client_id)
 
     # ------------------------------------------------------------ handshake

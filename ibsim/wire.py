@@ -29,12 +29,8 @@ UNSET_DOUBLE = sys.float_info.max
 UNSET_DOUBLE_STR = "1.7976931348623157E308"
 INFINITY_STR = "Infinity"
 
-_UNSET_INT_TEXTS = frozenset(
-    {"2147483647", "9223372036854775807", "-9223372036854775808"}
-)
-_UNSET_FLOAT_TEXTS = frozenset(
-    {"1.7976931348623157E308", "1.7976931348623157e+308", "1.7976931348623157e308"}
-)
+_UNSET_INT_TEXTS = frozenset({"2147483647", "9223372036854775807", "-9223372036854775808"})
+_UNSET_FLOAT_TEXTS = frozenset({"1.7976931348623157E308", "1.7976931348623157e+308", "1.7976931348623157e308"})
 _INF_TEXTS = frozenset({"Infinity", "Infinite", "inf", "+Infinity"})
 _TRUE_TEXTS = frozenset({"1", "true", "True", "TRUE"})
 _FALSE_TEXTS = frozenset({"0", "false", "False", "FALSE"})
@@ -132,9 +128,7 @@ def encode_frame(fields: Sequence[object]) -> bytes:
     payload = _payload(fields)
     n = len(payload)
     if n > MAX_MSG_LEN:
-        raise ProtocolError(
-            f"message of {n} bytes exceeds the {MAX_MSG_LEN}-byte maximum"
-        )
+        raise ProtocolError(f"message of {n} bytes exceeds the {MAX_MSG_LEN}-byte maximum")
     return n.to_bytes(4, "big") + payload
 
 
@@ -166,14 +160,12 @@ def negotiate(client_min: int, client_max: int) -> int:
     """Server version to announce: min(client_max, SIM_MAX_VERSION), like a real TWS."""
     if client_min > SIM_MAX_VERSION:
         raise ProtocolError(
-            f"handshake: client needs server version >= {client_min}, "
-            f"simulator supports at most {SIM_MAX_VERSION}"
+            f"handshake: client needs server version >= {client_min}, simulator supports at most {SIM_MAX_VERSION}"
         )
     chosen = min(client_max, SIM_MAX_VERSION)
     if chosen < SIM_MIN_VERSION:
         raise ProtocolError(
-            f"handshake: client max version {client_max} is below the simulator's "
-            f"minimum {SIM_MIN_VERSION}"
+            f"handshake: client max version {client_max} is below the simulator's minimum {SIM_MIN_VERSION}"
         )
     return chosen
 
@@ -198,14 +190,10 @@ class FrameReader:
         if self._need_prefix:
             if len(buf) < len(HANDSHAKE_PREFIX):
                 if not HANDSHAKE_PREFIX.startswith(bytes(buf)):
-                    raise ProtocolError(
-                        f"handshake: bad prefix {bytes(buf)!r}, expected b'API\\x00'"
-                    )
+                    raise ProtocolError(f"handshake: bad prefix {bytes(buf)!r}, expected b'API\\x00'")
                 return []
             if buf[:4] != HANDSHAKE_PREFIX:
-                raise ProtocolError(
-                    f"handshake: bad prefix {bytes(buf[:4])!r}, expected b'API\\x00'"
-                )
+                raise ProtocolError(f"handshake: bad prefix {bytes(buf[:4])!r}, expected b'API\\x00'")
             del buf[:4]
             self._need_prefix = False
 
@@ -215,9 +203,7 @@ class FrameReader:
         while end - pos >= 4:
             n = int.from_bytes(buf[pos : pos + 4], "big")
             if n == 0 or n > MAX_MSG_LEN:
-                raise ProtocolError(
-                    f"bad message length {n} (must be 1..{MAX_MSG_LEN})"
-                )
+                raise ProtocolError(f"bad message length {n} (must be 1..{MAX_MSG_LEN})")
             if end - pos - 4 < n:
                 break
             payload = bytes(buf[pos + 4 : pos + 4 + n])
@@ -264,8 +250,7 @@ class FieldReader:
         pos = self.pos
         if pos >= len(self.fields):
             raise ProtocolError(
-                f"{self.context}: missing field '{name}' "
-                f"(message ends after {len(self.fields)} fields)"
+                f"{self.context}: missing field '{name}' (message ends after {len(self.fields)} fields)"
             )
         self.pos = pos + 1
         return self.fields[pos]
@@ -361,9 +346,7 @@ class FieldReader:
     def expect_end(self) -> None:
         if self.pos < len(self.fields):
             extra = self.fields[self.pos :]
-            raise ProtocolError(
-                f"{self.context}: {len(extra)} unexpected trailing field(s) {extra!r}"
-            )
+            raise ProtocolError(f"{self.context}: {len(extra)} unexpected trailing field(s) {extra!r}")
 
 
 # --------------------------------------------------------------------------------------
@@ -423,9 +406,7 @@ def format_ib_utc(t: dt.datetime) -> str:
     return f"{_to_utc(t):%Y%m%d-%H:%M:%S}"
 
 
-def format_bar_dates(
-    epochs: Sequence[int], tz_name: str, format_date: int = 1
-) -> list[str]:
+def format_bar_dates(epochs: Sequence[int], tz_name: str, format_date: int = 1) -> list[str]:
     """Dates of intraday bars as historicalData sends them, fast for long series.
 
     format_date 2 gives epoch seconds; 1 gives ``yyyyMMdd HH:mm:ss <tz_name>``.
@@ -459,14 +440,10 @@ def format_bar_dates(
     return out
 
 
-_REQ_TIME_RE = re.compile(
-    r"^\s*(\d{8})(?:(-|\s+)(\d{1,2}):(\d{2})(?::(\d{2}))?)?(?:\s+(\S.*?))?\s*$"
-)
+_REQ_TIME_RE = re.compile(r"^\s*(\d{8})(?:(-|\s+)(\d{1,2}):(\d{2})(?::(\d{2}))?)?(?:\s+(\S.*?))?\s*$")
 
 
-def parse_ib_datetime(
-    text: str, default_tz: str = "UTC"
-) -> tuple[dt.datetime | None, bool]:
+def parse_ib_datetime(text: str, default_tz: str = "UTC") -> tuple[dt.datetime | None, bool]:
     """Client request date/time to ``(aware UTC datetime or None, has_zone)``.
 
     Accepts ``yyyyMMdd HH:mm:ss <TZ>`` (IANA or IB zone names), ``yyyyMMdd-HH:mm:ss`` (UTC),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import datetime as dt
 import enum
 import logging
@@ -306,10 +307,8 @@ class ConnectionSupervisor:
 
     def _cancel_handle(self, handle: SubscriptionHandle) -> None:
         self.subscriptions.remove(handle)
-        try:
+        with contextlib.suppress(ConnectionError):  # the socket went away meanwhile: nothing to cancel
             subs.cancel_at_gateway(self.ib, handle)
-        except ConnectionError:  # the socket went away meanwhile: nothing to cancel
-            pass
 
     async def resubscribe(self, handles: Iterable[SubscriptionHandle], stale: bool) -> int:
         """Re-issue `handles` with fresh request ids; `stale`: ib_async still tracks the old ids."""
@@ -447,10 +446,8 @@ class ConnectionSupervisor:
             await asyncio.sleep(delay)
             return
         wake.clear()
-        try:
+        with contextlib.suppress(TimeoutError):  # the backoff ran out without a wake-up: try now
             await asyncio.wait_for(wake.wait(), delay)
-        except TimeoutError:
-            pass
 
     async def ensure_connected_async(self, timeout: float | None = None) -> None:
         """Return once connected; reconnect now if needed. Raises `IBNotConnected` on timeout."""

@@ -140,18 +140,15 @@ class ibContractPositionData:  # noqa: N801 - pysystemtrade's public name
 
     def _expiry(self, row: Position) -> expiryDate:
         text = row.contract.lastTradeDateOrContractMonth
-        try:
-            return expiryDate.from_str(text)
-        except InvalidExpiryDate:
-            pass
-        # Only a contract month ("202506"): the real expiry is in the contract details.
-        details = self._details(row.contract.conId)
-        if details is not None:
-            try:
-                return expiryDate.from_str(details.contract.lastTradeDateOrContractMonth)
-            except InvalidExpiryDate:
-                pass
-        raise _Unmatched(f"no expiry date for conId {row.contract.conId} (IB sent {text!r})")
+        expiry = _expiry_or_none(text)
+        if expiry is None:
+            # Only a contract month ("202506"): the real expiry is in the contract details.
+            details = self._details(row.contract.conId)
+            if details is not None:
+                expiry = _expiry_or_none(details.contract.lastTradeDateOrContractMonth)
+        if expiry is None:
+            raise _Unmatched(f"no expiry date for conId {row.contract.conId} (IB sent {text!r})")
+        return expiry
 
     def _details(self, con_id: int):
         try:
@@ -178,3 +175,10 @@ def _unknown(row: Position, reason: str) -> unknownBrokerPosition:
         position=float(row.position),
         reason=reason,
     )
+
+
+def _expiry_or_none(text: str) -> expiryDate | None:
+    try:
+        return expiryDate.from_str(text)
+    except InvalidExpiryDate:
+        return None

@@ -101,8 +101,8 @@ class MongoOrderStore(OrderStore):
             self.fills.insert_one(fill.as_dict())
             return True
         except DuplicateKeyError:
-            pass
-        self._check_stored_owner(fill.exec_id, self.get_fill(fill.exec_id).order_ref, order_reference)
+            stored = self.get_fill(fill.exec_id)  # recorded before: it must belong to this order
+        self._check_stored_owner(fill.exec_id, stored.order_ref, order_reference)
         if fill.commission_known:
             self.record_commission(fill.exec_id, fill.commission, fill.commission_currency)
         return False

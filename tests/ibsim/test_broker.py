@@ -85,9 +85,7 @@ def make_instrument(con_id: int, product: Product, last_trade: dt.date) -> Instr
     )
 
 
-ES = make_instrument(
-    1, make_product("ES", "USD", "50", 0.25, 15000.0), dt.date(2024, 6, 21)
-)
+ES = make_instrument(1, make_product("ES", "USD", "50", 0.25, 15000.0), dt.date(2024, 6, 21))
 GBL = make_product("GBL", "EUR", "1000", 0.01, 3000.0, physical=True, exchange="EUREX")
 GBL_MAR = make_instrument(2, GBL, dt.date(2024, 3, 7))
 GBL_JUN = make_instrument(3, GBL, dt.date(2024, 6, 6))
@@ -164,9 +162,7 @@ class FakeMarket:
             self.is_open,
         )
 
-    def path_between(
-        self, inst: Instrument, start_utc: dt.datetime, end_utc: dt.datetime
-    ) -> tuple[float, float]:
+    def path_between(self, inst: Instrument, start_utc: dt.datetime, end_utc: dt.datetime) -> tuple[float, float]:
         prices = [self.price_at(inst, start_utc), self.price_at(inst, end_utc)]
         prices += [p for t, p in self.knots[inst.con_id] if start_utc < t < end_utc]
         return min(prices), max(prices)
@@ -228,10 +224,7 @@ def test_market_order_fills_at_touch_with_commission_and_avg_cost(
     (fe,) = fills(events)
     assert isinstance(events[-1], FillEvent)
     assert fe.fill.price == 4000.25 and fe.fill.shares == 2 and fe.fill.side == "BOT"
-    assert (
-        fe.fill.commission == pytest.approx(4.50)
-        and fe.fill.commission_currency == "USD"
-    )
+    assert fe.fill.commission == pytest.approx(4.50) and fe.fill.commission_currency == "USD"
     assert fe.fill.realized_pnl is None
     assert fe.fill.client_id == 1 and fe.fill.order_id == 1 and fe.fill.perm_id > 0
     assert fe.order.status == "Filled" and fe.order.remaining == 0
@@ -249,9 +242,7 @@ def test_avg_cost_divides_by_price_magnifier(broker: Broker) -> None:
     assert row.market_value == pytest.approx(450.125 * 5000 / 100)
 
 
-def test_market_order_above_displayed_size_fills_over_several_steps(
-    market: FakeMarket, broker: Broker
-) -> None:
+def test_market_order_above_displayed_size_fills_over_several_steps(market: FakeMarket, broker: Broker) -> None:
     market.size = 3
     first = fills(broker.place_order(1, 1, ES, order("BUY", 7), T0))
     assert [f.fill.shares for f in first] == [3]
@@ -268,15 +259,11 @@ def test_market_order_above_displayed_size_fills_over_several_steps(
 
 
 def test_marketable_limit_fills_at_touch(broker: Broker) -> None:
-    (fe,) = fills(
-        broker.place_order(1, 1, ES, order("BUY", 1, "LMT", lmt_price=4010.0), T0)
-    )
+    (fe,) = fills(broker.place_order(1, 1, ES, order("BUY", 1, "LMT", lmt_price=4010.0), T0))
     assert fe.fill.price == 4000.25  # price improvement over the limit
 
 
-def test_resting_limit_fills_at_limit_when_path_crosses(
-    market: FakeMarket, broker: Broker
-) -> None:
+def test_resting_limit_fills_at_limit_when_path_crosses(market: FakeMarket, broker: Broker) -> None:
     market.set_path(ES, (0, 4000.0), (10, 3998.5), (20, 4000.0))
     events = broker.place_order(1, 1, ES, order("BUY", 1, "LMT", lmt_price=3999.0), T0)
     assert fills(events) == [] and statuses(events) == ["PreSubmitted", "Submitted"]
@@ -293,9 +280,7 @@ def test_resting_sell_limit_waits_for_path(market: FakeMarket, broker: Broker) -
     assert fe.fill.price == 4008.0  # filled at the limit as the path went through it
 
 
-def test_stop_triggers_when_path_trades_through(
-    market: FakeMarket, broker: Broker
-) -> None:
+def test_stop_triggers_when_path_trades_through(market: FakeMarket, broker: Broker) -> None:
     market.set_path(ES, (0, 4000.0), (5, 3994.0), (10, 3996.0))
     events = broker.place_order(1, 1, ES, order("SELL", 1, "STP", aux_price=3995.0), T0)
     assert statuses(events) == ["PreSubmitted"] and fills(events) == []
@@ -307,17 +292,13 @@ def test_stop_triggers_when_path_trades_through(
     assert fe.fill.price == 3996.0 and fe.fill.side == "SLD"
 
 
-def test_stop_limit_triggers_then_behaves_as_limit(
-    market: FakeMarket, broker: Broker
-) -> None:
+def test_stop_limit_triggers_then_behaves_as_limit(market: FakeMarket, broker: Broker) -> None:
     market.set_path(ES, (0, 4000.0), (5, 4010.0), (10, 4008.0), (20, 4004.0))
     spec = order("BUY", 1, "STP LMT", aux_price=4005.0, lmt_price=4006.0)
     events = broker.place_order(1, 1, ES, spec, T0)
     assert statuses(events) == ["PreSubmitted"]
 
-    events = broker.step(
-        minutes(10)
-    )  # triggered, but the ask 4008.25 is above the limit
+    events = broker.step(minutes(10))  # triggered, but the ask 4008.25 is above the limit
     assert statuses(events) == ["Submitted"] and fills(events) == []
     (fe,) = fills(broker.step(minutes(20)))
     assert fe.fill.price == 4006.0  # resting at its limit until the path came back down
@@ -334,22 +315,14 @@ def test_modify_working_limit_then_fill(market: FakeMarket, broker: Broker) -> N
     broker.place_order(1, 5, ES, order("BUY", 1, "LMT", lmt_price=3990.0), T0)
     perm = broker.open_orders(1)[0].perm_id
 
-    events = broker.place_order(
-        1, 5, ES, order("BUY", 3, "LMT", lmt_price=3995.0), minutes(1)
-    )
+    events = broker.place_order(1, 5, ES, order("BUY", 3, "LMT", lmt_price=3995.0), minutes(1))
     assert isinstance(events[0], OrderUpdated)
     updated = events[0].order
-    assert (
-        updated.lmt_price == 3995.0
-        and updated.remaining == 3
-        and updated.perm_id == perm
-    )
+    assert updated.lmt_price == 3995.0 and updated.remaining == 3 and updated.perm_id == perm
     assert len(broker.open_orders()) == 1
 
     (fe,) = fills(broker.step(minutes(10)))
-    assert (
-        fe.fill.price == 3995.0 and fe.fill.shares == 3 and fe.order.status == "Filled"
-    )
+    assert fe.fill.price == 3995.0 and fe.fill.shares == 3 and fe.order.status == "Filled"
 
 
 def test_modify_with_off_tick_price_leaves_order_unchanged(broker: Broker) -> None:
@@ -361,16 +334,10 @@ def test_modify_with_off_tick_price_leaves_order_unchanged(broker: Broker) -> No
 
 def test_modify_rules(broker: Broker, market: FakeMarket) -> None:
     market.size = 1
-    broker.place_order(
-        1, 1, ES, order("BUY", 3, "LMT", lmt_price=4001.0), T0
-    )  # fills 1
-    (below,) = broker.place_order(
-        1, 1, ES, order("BUY", 1, "LMT", lmt_price=4001.0), T0
-    )
+    broker.place_order(1, 1, ES, order("BUY", 3, "LMT", lmt_price=4001.0), T0)  # fills 1
+    (below,) = broker.place_order(1, 1, ES, order("BUY", 1, "LMT", lmt_price=4001.0), T0)
     assert below.code == 321
-    (side,) = broker.place_order(
-        1, 1, ES, order("SELL", 3, "LMT", lmt_price=4001.0), T0
-    )
+    (side,) = broker.place_order(1, 1, ES, order("SELL", 3, "LMT", lmt_price=4001.0), T0)
     assert side.code == 105
     (unknown,) = broker.place_order(1, 2, 999, order("BUY", 1), T0)
     assert unknown.code == 200
@@ -389,15 +356,9 @@ def test_no_fills_while_market_closed(market: FakeMarket, broker: Broker) -> Non
     assert len(fills(events)) == 1
 
 
-def test_day_order_expires_at_session_end_gtc_survives(
-    market: FakeMarket, broker: Broker
-) -> None:
-    broker.place_order(
-        1, 1, ES, order("BUY", 1, "LMT", lmt_price=3900.0, tif="DAY"), T0
-    )
-    broker.place_order(
-        1, 2, ES, order("BUY", 1, "LMT", lmt_price=3900.0, tif="GTC"), T0
-    )
+def test_day_order_expires_at_session_end_gtc_survives(market: FakeMarket, broker: Broker) -> None:
+    broker.place_order(1, 1, ES, order("BUY", 1, "LMT", lmt_price=3900.0, tif="DAY"), T0)
+    broker.place_order(1, 2, ES, order("BUY", 1, "LMT", lmt_price=3900.0, tif="GTC"), T0)
     assert broker.step(minutes(60)) == []
 
     market.is_open = False
@@ -411,14 +372,10 @@ def test_day_order_expires_at_session_end_gtc_survives(
     assert statuses(broker.step(minutes(600))) == ["Submitted"]
 
 
-def test_day_order_expires_when_a_new_session_is_seen(
-    market: FakeMarket, broker: Broker
-) -> None:
+def test_day_order_expires_when_a_new_session_is_seen(market: FakeMarket, broker: Broker) -> None:
     broker.place_order(1, 1, ES, order("BUY", 1, "LMT", lmt_price=3900.0), T0)
     assert broker.step(minutes(60)) == []
-    market.close[ES.con_id] = (
-        4001.0  # the next session's quote (the close step was skipped)
-    )
+    market.close[ES.con_id] = 4001.0  # the next session's quote (the close step was skipped)
     (ev,) = broker.step(minutes(60 * 24))
     assert isinstance(ev, OrderCancelled) and ev.code is None
 
@@ -466,9 +423,7 @@ def test_cancel_working_order(broker: Broker) -> None:
 
 def test_cancel_unknown_or_filled_order(broker: Broker) -> None:
     (unknown,) = broker.cancel(1, 77, T0)
-    assert unknown == ErrorEvent(
-        77, 10147, "OrderId 77 that needs to be cancelled is not found."
-    )
+    assert unknown == ErrorEvent(77, 10147, "OrderId 77 that needs to be cancelled is not found.")
     broker.place_order(1, 1, ES, order("BUY", 1), T0)
     (filled,) = broker.cancel(1, 1, T0)
     assert filled.code == 161 and "not in a cancellable state" in filled.text
@@ -510,9 +465,7 @@ def test_perm_ids_unique_and_non_zero(broker: Broker) -> None:
 def test_off_tick_price_rejected_with_110(broker: Broker) -> None:
     (err,) = broker.place_order(1, 1, ES, order("BUY", 1, "LMT", lmt_price=4000.1), T0)
     assert err.code == 110
-    assert err.text == (
-        "The price does not conform to the minimum price variation for this contract."
-    )
+    assert err.text == ("The price does not conform to the minimum price variation for this contract.")
     (err,) = broker.place_order(1, 2, ES, order("SELL", 1, "STP", aux_price=3999.3), T0)
     assert err.code == 110
     assert broker.open_orders() == [] and broker.completed_orders() == []
@@ -548,9 +501,7 @@ def test_delivery_window_rejects_opening_accepts_closing(market: FakeMarket) -> 
     early = dt.datetime(2024, 2, 26, 14, 0, tzinfo=dt.UTC)  # 8 business days before
     assert len(fills(broker.place_order(1, 1, GBL_MAR, order("BUY", 2), early))) == 1
 
-    (rej,) = broker.place_order(
-        1, 2, GBL_MAR, order("BUY", 1), T0
-    )  # 3 business days before
+    (rej,) = broker.place_order(1, 2, GBL_MAR, order("BUY", 1), T0)  # 3 business days before
     assert isinstance(rej, OrderRejected) and rej.code == 201
     assert rej.text.startswith("Order rejected - reason:")
     assert "physical delivery" in rej.text
@@ -572,9 +523,7 @@ def test_injected_reject(broker: Broker) -> None:
     for oid in (1, 2):
         (rej,) = broker.place_order(1, oid, ES, order("BUY", 1), T0)
         assert isinstance(rej, OrderRejected)
-        assert (
-            rej.code == 201 and rej.text == "Order rejected - reason:Simulated outage"
-        )
+        assert rej.code == 201 and rej.text == "Order rejected - reason:Simulated outage"
     assert len(fills(broker.place_order(1, 3, ES, order("BUY", 1), T0))) == 1
     assert [o.status for o in broker.completed_orders()] == [
         "Inactive",
@@ -618,20 +567,13 @@ def test_realized_pnl_round_trip_usd(market: FakeMarket, broker: Broker) -> None
     assert value(values, "NetLiquidation") == pytest.approx(cash)
 
 
-def test_realized_pnl_round_trip_eur_converted_to_base(
-    market: FakeMarket, broker: Broker
-) -> None:
+def test_realized_pnl_round_trip_eur_converted_to_base(market: FakeMarket, broker: Broker) -> None:
     broker.place_order(1, 1, GBL_JUN, order("BUY", 2), T0)  # ask 129.51
     market.set_path(GBL_JUN, (0, 129.5), (5, 129.8))
-    (fe,) = fills(
-        broker.place_order(1, 2, GBL_JUN, order("SELL", 2), minutes(5))
-    )  # bid 129.80
+    (fe,) = fills(broker.place_order(1, 2, GBL_JUN, order("SELL", 2), minutes(5)))  # bid 129.80
     expected_eur = (129.80 - 129.51) * 2 * 1000
     assert fe.fill.realized_pnl == pytest.approx(expected_eur)
-    assert (
-        fe.fill.commission == pytest.approx(4.00)
-        and fe.fill.commission_currency == "EUR"
-    )
+    assert fe.fill.commission == pytest.approx(4.00) and fe.fill.commission_currency == "EUR"
 
     acct = broker.accounts["DU123456"]
     assert acct.cash["EUR"] == pytest.approx(expected_eur - 8.00)
@@ -645,9 +587,7 @@ def test_realized_pnl_round_trip_eur_converted_to_base(
     assert broker.pnl("DU123456", minutes(5))[2] == pytest.approx(expected_eur * EURUSD)
 
 
-def test_account_values_and_summary_move_with_fills_and_prices(
-    market: FakeMarket, broker: Broker
-) -> None:
+def test_account_values_and_summary_move_with_fills_and_prices(market: FakeMarket, broker: Broker) -> None:
     summary0 = broker.account_summary("DU123456", "All", T0)
     assert value(summary0, "NetLiquidation") == 1_000_000
     assert value(summary0, "InitMarginReq") == 0
@@ -665,9 +605,7 @@ def test_account_values_and_summary_move_with_fills_and_prices(
     assert value(values, "MaintMarginReq") == 27_000
     assert value(values, "AvailableFunds") == pytest.approx(net_liq - 30_000)
     assert value(values, "ExcessLiquidity") == pytest.approx(net_liq - 27_000)
-    assert value(values, "Cushion", "") == pytest.approx(
-        (net_liq - 27_000) / net_liq, abs=1e-6
-    )
+    assert value(values, "Cushion", "") == pytest.approx((net_liq - 27_000) / net_liq, abs=1e-6)
     assert ("AccountCode", "DU123456", "") in values
 
     summary = broker.account_summary("DU123456", "All", at)
@@ -710,9 +648,7 @@ def test_daily_and_single_pnl(market: FakeMarket, broker: Broker) -> None:
     assert single.value == pytest.approx(4004.125 * 50)
     next_day = dt.datetime(2024, 3, 5, 14, 0, tzinfo=dt.UTC)
     daily, _, realized = broker.pnl("DU123456", next_day)
-    assert daily == pytest.approx(
-        (4004.125 - 3990.0) * 50
-    )  # carried position vs prior close
+    assert daily == pytest.approx((4004.125 - 3990.0) * 50)  # carried position vs prior close
     assert realized == 0
     assert broker.pnl_single("DU123456", GBL_JUN.con_id, T0) is None
 
@@ -743,15 +679,10 @@ def test_executions_filter(market: FakeMarket, broker: Broker) -> None:
     ]
     assert len(broker.executions(ExecutionFilter(symbol="gbl"))) == 1
     assert len(broker.executions(ExecutionFilter(acct_code="DU654321"))) == 1
-    assert (
-        len(broker.executions(ExecutionFilter(exchange="EUREX", sec_type="FUT"))) == 1
-    )
+    assert len(broker.executions(ExecutionFilter(exchange="EUREX", sec_type="FUT"))) == 1
     assert len(broker.executions(ExecutionFilter(time=minutes(10)))) == 2
     assert len(broker.executions(ExecutionFilter(time="20240304-14:15:00"))) == 1
-    assert (
-        len(broker.executions(ExecutionFilter(time="20240304 08:15:00 US/Central")))
-        == 1
-    )
+    assert len(broker.executions(ExecutionFilter(time="20240304 08:15:00 US/Central"))) == 1
 
     next_day = dt.datetime(2024, 3, 5, 1, 0, tzinfo=dt.UTC)
     assert broker.executions(ExecutionFilter(), now=next_day) == []
@@ -766,34 +697,24 @@ def test_state_round_trip_through_json(market: FakeMarket, broker: Broker) -> No
     market.set_path(ES, (0, 4000.0), (10, 3990.0))
     broker.place_order(1, 1, ES, order("BUY", 2, order_ref="ref-1"), T0)
     broker.place_order(1, 2, GBL_JUN, order("SELL", 1), T0)
-    broker.place_order(
-        1, 3, ES, order("BUY", 1, "LMT", lmt_price=3995.0, tif="GTC"), T0
-    )
+    broker.place_order(1, 3, ES, order("BUY", 1, "LMT", lmt_price=3995.0, tif="GTC"), T0)
     broker.place_order(2, 7, ES, order("SELL", 1, "LMT", lmt_price=4100.0), T0)
     broker.cancel(2, 7, minutes(1))
     state = json.loads(json.dumps(broker.to_state()))
 
     restored = Broker.from_state(state, INSTRUMENTS.get, market, fx_rate)
     assert restored.to_state() == broker.to_state()
-    assert restored.account_values("DU123456", T0) == broker.account_values(
-        "DU123456", T0
-    )
+    assert restored.account_values("DU123456", T0) == broker.account_values("DU123456", T0)
     assert restored.executions() == broker.executions()
     assert restored.next_valid_id(1) == 4 and restored.next_valid_id(2) == 8
     (working,) = restored.open_orders(1)
-    assert (
-        working.order_id == 3
-        and working.instrument is ES
-        and working.lmt_price == 3995.0
-    )
+    assert working.order_id == 3 and working.instrument is ES and working.lmt_price == 3995.0
     assert restored.completed_orders()[-1].completed_status == "Cancelled by Trader"
 
     (fe,) = fills(restored.step(minutes(10)))
     assert fe.fill.price == 3995.0
     assert fe.fill.exec_id not in {f.exec_id for f in broker.fills}
-    events = restored.place_order(
-        1, 4, ES, order("BUY", 1, "LMT", lmt_price=3900.0), T0
-    )
+    events = restored.place_order(1, 4, ES, order("BUY", 1, "LMT", lmt_price=3900.0), T0)
     assert events[0].order.perm_id not in {o.perm_id for o in broker.orders.values()}
     (dup,) = restored.place_order(1, 1, ES, order("BUY", 1), T0)
     assert dup.code == 103
@@ -805,9 +726,7 @@ def test_state_keeps_decimal_quantities_and_extra_spec_fields(broker: Broker) ->
     spec.open_close = "O"  # a field the engine does not know about
     broker.place_order(1, 1, ES, spec, T0)
     state = json.loads(json.dumps(broker.to_state()))
-    (working,) = Broker.from_state(
-        state, INSTRUMENTS.get, FakeMarket(), fx_rate
-    ).open_orders()
+    (working,) = Broker.from_state(state, INSTRUMENTS.get, FakeMarket(), fx_rate).open_orders()
     assert working.total_quantity == 2 and working.spec.open_close == "O"
 
 

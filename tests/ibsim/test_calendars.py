@@ -78,12 +78,8 @@ def test_us_observed_dates():
     assert cal.is_holiday("CME", D(2021, 12, 24))  # Christmas on Saturday -> Friday
     assert cal.is_holiday("CME", D(2022, 12, 26))  # Christmas on Sunday -> Monday
     assert cal.is_holiday("CME", D(2023, 1, 2))  # New Year on Sunday -> Monday
-    assert not cal.is_holiday(
-        "CME", D(2021, 12, 31)
-    )  # New Year on Saturday: no observance
-    assert cal.is_holiday(
-        "CME", D(2026, 7, 3)
-    )  # Independence Day on Saturday -> Friday
+    assert not cal.is_holiday("CME", D(2021, 12, 31))  # New Year on Saturday: no observance
+    assert cal.is_holiday("CME", D(2026, 7, 3))  # Independence Day on Saturday -> Friday
     assert cal.is_holiday("CME", D(2021, 7, 5))
 
 
@@ -110,11 +106,7 @@ def test_holiday_sets_are_sane_every_year(year):
     assert all(d.weekday() < 5 and d.year == year for d in cme)
     assert cal.easter_sunday(year) - dt.timedelta(days=2) in cme
     thanksgiving = [d for d in cme if d.month == 11]
-    assert (
-        len(thanksgiving) == 1
-        and thanksgiving[0].weekday() == 3
-        and 22 <= thanksgiving[0].day <= 28
-    )
+    assert len(thanksgiving) == 1 and thanksgiving[0].weekday() == 3 and 22 <= thanksgiving[0].day <= 28
     assert 8 <= len(cme) <= 11
     assert {d.weekday() for d in cal.holidays("EUREX", year) if d.month in (3, 4)} <= {
         0,
@@ -178,9 +170,7 @@ def test_sessions_interval_is_half_open(catalog):
     es = fut(catalog, "ES")
     start = utc(2025, 3, 4, 23)  # Wednesday's session opens at 17:00 CST
     assert [s.trade_date for s in cal.sessions(es, utc(2025, 3, 4, 22), start)] == []
-    assert [s.trade_date for s in cal.sessions(es, utc(2025, 3, 4, 21, 59), start)] == [
-        D(2025, 3, 4)
-    ]
+    assert [s.trade_date for s in cal.sessions(es, utc(2025, 3, 4, 21, 59), start)] == [D(2025, 3, 4)]
 
 
 def test_grain_sessions_have_a_break(catalog):
@@ -206,9 +196,7 @@ def test_session_at_next_open_previous_session(catalog):
     tuesday = utc(2025, 3, 4, 15)
     assert cal.session_at(es, tuesday).trade_date == D(2025, 3, 4)
     assert cal.previous_session(es, tuesday).trade_date == D(2025, 3, 3)
-    assert cal.is_open(
-        es, utc(2025, 3, 4, 23, 30)
-    )  # evening belongs to Wednesday's session
+    assert cal.is_open(es, utc(2025, 3, 4, 23, 30))  # evening belongs to Wednesday's session
     assert cal.session_at(es, utc(2025, 3, 4, 23, 30)).trade_date == D(2025, 3, 5)
     assert not cal.is_open(es, utc(2025, 3, 4, 22, 30))  # daily halt
 
@@ -270,9 +258,7 @@ def test_trading_hours_keep_local_times_across_dst(catalog):
 ENTRY = re.compile(r"^(\d{8}:CLOSED|\d{8}:\d{4}-\d{8}:\d{4})$")
 
 
-@pytest.mark.parametrize(
-    "when", [utc(2025, 3, 4, 15), utc(2025, 4, 19, 12), utc(2024, 12, 24, 20)]
-)
+@pytest.mark.parametrize("when", [utc(2025, 3, 4, 15), utc(2025, 4, 19, 12), utc(2024, 12, 24, 20)])
 def test_hours_strings_are_well_formed_for_every_product(catalog, when):
     for product in catalog.products.values():
         for text in (

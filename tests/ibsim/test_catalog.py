@@ -84,10 +84,7 @@ def test_packaged_products_cover_the_spec_and_fx(catalog):
     assert futures == SPEC_SYMBOLS
     for pair in FX_PAIRS:
         product = catalog.products[(pair, "IDEALPRO")]
-        assert (
-            product.sec_type == "CASH"
-            and f"{product.symbol}.{product.currency}" == pair
-        )
+        assert product.sec_type == "CASH" and f"{product.symbol}.{product.currency}" == pair
         assert product.min_tick == (0.005 if pair.endswith("JPY") else 0.00005)
     assert catalog.fx_pair("EUR", "USD").con_id == 12087792
     assert catalog.fx_pair("USD", "EUR") is None
@@ -103,9 +100,7 @@ def test_product_units_follow_ib(catalog):
     assert catalog.product("GBL").time_zone_id == "MET"
     for product in catalog.products.values():
         assert product.maint_margin <= product.initial_margin
-        assert len(product.market_rule_id.split(",")) == len(
-            product.valid_exchanges.split(",")
-        )
+        assert len(product.market_rule_id.split(",")) == len(product.valid_exchanges.split(","))
 
 
 def test_load_products_names_row_and_column_of_bad_data(tmp_path):
@@ -211,9 +206,7 @@ def test_dairy_and_milling_wheat_match_recorded_gateway(catalog):
     assert milk[0].expiry_utc == utc(2024, 4, 2, 17, 10)  # IB sends 20240402-17:10:00
     wheat = catalog.instruments_for(catalog.product("EBM"), D(2024, 3, 27))
     assert len(wheat) == 12 and wheat[-1].local_symbol == "EBMH7"
-    assert {
-        i.local_symbol: f"{i.last_trade_date:%Y%m%d}" for i in wheat[:11]
-    } == REAL_EBM
+    assert {i.local_symbol: f"{i.last_trade_date:%Y%m%d}" for i in wheat[:11]} == REAL_EBM
     assert wheat[0].expiry_utc == utc(2024, 5, 10, 16, 30)
 
 
@@ -283,9 +276,7 @@ def test_con_ids_unique_and_decodable_2015_to_2030(catalog):
 
 def listed(catalog, symbol, as_of, include_expired=False):
     product = catalog.product(symbol, sec_type="FUT")
-    return [
-        i.local_symbol for i in catalog.instruments_for(product, as_of, include_expired)
-    ]
+    return [i.local_symbol for i in catalog.instruments_for(product, as_of, include_expired)]
 
 
 def test_listing_moves_with_the_simulated_date(catalog):
@@ -358,21 +349,15 @@ def test_match_by_con_id_alone(catalog):
 
 
 def test_match_by_local_symbol_alone(catalog):
-    assert symbols(
-        catalog.match(q(sec_type="FUT", local_symbol="ZN   JUN 25"), NOW, False)
-    ) == ["ZN   JUN 25"]
-    assert symbols(catalog.match(q(localSymbol="DCJ5", secType="FUT"), NOW, False)) == [
-        "DCJ5"
-    ]
+    assert symbols(catalog.match(q(sec_type="FUT", local_symbol="ZN   JUN 25"), NOW, False)) == ["ZN   JUN 25"]
+    assert symbols(catalog.match(q(localSymbol="DCJ5", secType="FUT"), NOW, False)) == ["DCJ5"]
     assert catalog.match(q(sec_type="FUT", local_symbol="ZN JUN 25"), NOW, False) == []
 
 
 def test_match_symbol_only_returns_every_listed_month(catalog):
     found = catalog.match(q(symbol="ES", sec_type="FUT", exchange="CME"), NOW, False)
     assert symbols(found) == ["ESH5", "ESM5", "ESU5", "ESZ5", "ESH6"]
-    assert symbols(
-        catalog.match(q(symbol="ES", sec_type="FUT"), NOW, False)
-    ) == symbols(found)
+    assert symbols(catalog.match(q(symbol="ES", sec_type="FUT"), NOW, False)) == symbols(found)
 
 
 def test_match_by_month_and_last_trade_date(catalog):
@@ -398,9 +383,7 @@ def test_match_by_month_and_last_trade_date(catalog):
         NOW,
         False,
     )
-    assert [(i.contract_month, i.last_trade_date) for i in crude] == [
-        ("202505", D(2025, 4, 22))
-    ]
+    assert [(i.contract_month, i.last_trade_date) for i in crude] == [("202505", D(2025, 4, 22))]
     assert (
         catalog.match(
             q(
@@ -416,37 +399,16 @@ def test_match_by_month_and_last_trade_date(catalog):
 
 
 def test_match_filters_and_aliases(catalog):
-    assert (
-        symbols(
-            catalog.match(q(symbol="ZN", sec_type="FUT", exchange="ECBOT"), NOW, False)
-        )[0]
-        == "ZN   MAR 25"
-    )
-    assert (
-        symbols(
-            catalog.match(q(symbol="GC", sec_type="FUT", exchange="NYMEX"), NOW, False)
-        )[0]
-        == "GCH5"
-    )
-    assert (
-        catalog.match(q(symbol="ES", sec_type="FUT", exchange="EUREX"), NOW, False)
-        == []
-    )
-    assert (
-        catalog.match(q(symbol="SI", sec_type="FUT", multiplier="5000"), NOW, False)
-        == []
-    )
-    assert (
-        len(
-            catalog.match(
-                q(symbol="SI", sec_type="FUT", multiplier="1000.0"), NOW, False
-            )
-        )
-        == 24
-    )
-    assert symbols(
-        catalog.match(q(sec_type="FUT", trading_class="FGBL"), NOW, False)
-    ) == ["FGBL MAR 25", "FGBL JUN 25", "FGBL SEP 25"]
+    assert symbols(catalog.match(q(symbol="ZN", sec_type="FUT", exchange="ECBOT"), NOW, False))[0] == "ZN   MAR 25"
+    assert symbols(catalog.match(q(symbol="GC", sec_type="FUT", exchange="NYMEX"), NOW, False))[0] == "GCH5"
+    assert catalog.match(q(symbol="ES", sec_type="FUT", exchange="EUREX"), NOW, False) == []
+    assert catalog.match(q(symbol="SI", sec_type="FUT", multiplier="5000"), NOW, False) == []
+    assert len(catalog.match(q(symbol="SI", sec_type="FUT", multiplier="1000.0"), NOW, False)) == 24
+    assert symbols(catalog.match(q(sec_type="FUT", trading_class="FGBL"), NOW, False)) == [
+        "FGBL MAR 25",
+        "FGBL JUN 25",
+        "FGBL SEP 25",
+    ]
     assert catalog.match(q(sec_type="FUT"), NOW, False) == []
     assert catalog.match(q(symbol="NOPE", sec_type="FUT"), NOW, False) == []
 
@@ -458,27 +420,15 @@ def test_match_cash_pairs(catalog):
         NOW,
         False,
     ) == [eurusd]
-    assert catalog.match(q(sec_type="CASH", local_symbol="EUR.USD"), NOW, False) == [
-        eurusd
-    ]
-    assert (
-        catalog.match(q(symbol="USD", sec_type="CASH", currency="EUR"), NOW, False)
-        == []
-    )
+    assert catalog.match(q(sec_type="CASH", local_symbol="EUR.USD"), NOW, False) == [eurusd]
+    assert catalog.match(q(symbol="USD", sec_type="CASH", currency="EUR"), NOW, False) == []
     assert len(catalog.match(q(symbol="EUR", sec_type="CASH"), NOW, False)) == 3
 
 
 def test_contfut_resolves_to_front_month(catalog):
-    found = catalog.match(
-        q(symbol="ES", sec_type="CONTFUT", exchange="CME"), NOW, False
-    )
+    found = catalog.match(q(symbol="ES", sec_type="CONTFUT", exchange="CME"), NOW, False)
     assert symbols(found) == ["ESH5"]
-    assert (
-        catalog.front_month_for(
-            q(symbol="DA", sec_type="CONTFUT"), utc(2024, 3, 20)
-        ).local_symbol
-        == "DCH4"
-    )
+    assert catalog.front_month_for(q(symbol="DA", sec_type="CONTFUT"), utc(2024, 3, 20)).local_symbol == "DCH4"
 
 
 # ------------------------------------------------------------------------------ details

@@ -9,6 +9,7 @@ Client→server: the bytes the real clients send are captured and decoded by ibs
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import importlib
 import logging
@@ -28,11 +29,7 @@ import pytest
 from ibsim import messages as m
 from ibsim.wire import UNSET_DOUBLE, FrameReader, ProtocolError, encode_frame
 
-INSYNC_DIR = Path(
-    os.environ.get(
-        "IB_INSYNC_DIR", Path.home() / ".cache" / "ibfutures" / "ib_insync-0.9.86"
-    )
-)
+INSYNC_DIR = Path(os.environ.get("IB_INSYNC_DIR", Path.home() / ".cache" / "ibfutures" / "ib_insync-0.9.86"))
 
 
 def _import_ib_insync() -> types.ModuleType:
@@ -40,10 +37,8 @@ def _import_ib_insync() -> types.ModuleType:
     ib_async's (same folder and install command as test_ib_insync.py). Its decoder and
     client code run in-process on ib_async's eventkit, so the folder goes last on sys.path.
     """
-    try:
+    with contextlib.suppress(ImportError):  # not installed here: use the private folder below
         return importlib.import_module("ib_insync")
-    except ImportError:
-        pass
     if not (INSYNC_DIR / "ib_insync").exists():
         subprocess.run(
             [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
@@ -130,9 +125,7 @@ def assert_no_errors(caplog: pytest.LogCaptureFixture) -> None:
 
 
 @pytest.fixture(params=VERSIONS, ids=VERSION_IDS)
-def client(
-    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
-) -> ClientDecoder:
+def client(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) -> ClientDecoder:
     caplog.set_level(logging.INFO)
     return ClientDecoder(request.param, caplog)
 
@@ -244,9 +237,7 @@ def test_harness_detects_a_wrong_field_count(client: ClientDecoder) -> None:
 
 
 def test_connection_messages(client: ClientDecoder) -> None:
-    assert client.one(m.managed_accounts(["DU1", "DU2"]), "managedAccounts") == (
-        "DU1,DU2",
-    )
+    assert client.one(m.managed_accounts(["DU1", "DU2"]), "managedAccounts") == ("DU1,DU2",)
     assert client.one(m.next_valid_id(530), "nextValidId") == (530,)
     assert client.one(m.current_time(1700000001), "currentTime") == (1700000001,)
 
@@ -257,9 +248,7 @@ def test_error_message(client: ClientDecoder) -> None:
         "error",
     )
     assert args == (-1, 2104, "Market data farm connection is OK:usfarm", "")
-    args = client.one(
-        m.error(12, 201, "Order rejected", client.version, '{"x":1}'), "error"
-    )
+    args = client.one(m.error(12, 201, "Order rejected", client.version, '{"x":1}'), "error")
     assert args == (12, 201, "Order rejected", '{"x":1}')
 
 
@@ -295,9 +284,7 @@ def es_details() -> m.ContractDetailsData:
 
 
 def test_contract_details_values(client: ClientDecoder) -> None:
-    req_id, cd = client.one(
-        m.contract_data(-10, es_details(), client.version), "contractDetails"
-    )
+    req_id, cd = client.one(m.contract_data(-10, es_details(), client.version), "contractDetails")
     c = cd.contract
     assert req_id == -10
     assert (c.conId, c.symbol, c.secType, c.localSymbol) == (
@@ -315,9 +302,7 @@ def test_contract_details_values(client: ClientDecoder) -> None:
         "ES",
     )
     assert cd.minTick == 0.25 and cd.priceMagnifier == 1 and cd.underConId == 11004968
-    assert (
-        cd.longName == "E-mini S&P 500 \u00e9"
-    )  # escaped on the wire, unescaped by the client
+    assert cd.longName == "E-mini S&P 500 \u00e9"  # escaped on the wire, unescaped by the client
     assert cd.timeZoneId == "US/Central" and cd.contractMonth == "202512"
     assert cd.marketRuleIds == "67,67" and cd.realExpirationDate == "20251219"
     assert cd.aggGroup == 2147483647 and cd.underSecType == "IND"
@@ -374,9 +359,7 @@ def test_historical_data_values(client: ClientDecoder) -> None:
             20,
         ),
     ]
-    fields = m.historical_data(
-        7, "20250101 09:30:00 US/Central", "20250102 09:32:00 US/Central", rows
-    )
+    fields = m.historical_data(7, "20250101 09:30:00 US/Central", "20250102 09:32:00 US/Central", rows)
     assert len(fields) == 5 + 8 * len(rows)
     calls = client(fields)
     assert [c[0] for c in calls] == [
@@ -448,9 +431,7 @@ def test_market_data_messages(client: ClientDecoder) -> None:
     )
     assert client.one(m.tick_generic(4, 49, 0.0), "tickGeneric") == (4, 49, 0.0)
     assert client.one(m.tick_snapshot_end(4), "tickSnapshotEnd") == (4,)
-    bar = client.one(
-        m.real_time_bar(4, 1700000000, 1.0, 2.0, 0.5, 1.5, 10, 1.2, 3), "realtimeBar"
-    )
+    bar = client.one(m.real_time_bar(4, 1700000000, 1.0, 2.0, 0.5, 1.5, 10, 1.2, 3), "realtimeBar")
     assert bar == (4, 1700000000, 1.0, 2.0, 0.5, 1.5, 10.0, 1.2, 3)
 
 
@@ -476,9 +457,7 @@ def es_order(**kw: object) -> m.OpenOrderData:
 
 
 def test_open_order_values(client: ClientDecoder) -> None:
-    order_id, c, o, st = client.one(
-        m.open_order(es_order(), client.version), "openOrder"
-    )
+    order_id, c, o, st = client.one(m.open_order(es_order(), client.version), "openOrder")
     assert order_id == 12
     assert (c.conId, c.localSymbol, c.lastTradeDateOrContractMonth, c.right) == (
         495512563,
@@ -501,11 +480,7 @@ def test_open_order_values(client: ClientDecoder) -> None:
     )
     assert o.auxPrice == 0.0 and o.displaySize == 2147483647 and o.ocaType == 3
     assert o.deltaNeutralOrderType == "None"
-    assert (
-        o.triggerPrice == UNSET_DOUBLE
-        and o.minQty == 2147483647
-        and o.percentOffset == UNSET_DOUBLE
-    )
+    assert o.triggerPrice == UNSET_DOUBLE and o.minQty == 2147483647 and o.percentOffset == UNSET_DOUBLE
     assert st.status == "Submitted"
     assert float(st.initMarginChange) == UNSET_DOUBLE
     assert o.clearingIntent == "IB" and o.dontUseAutoPriceForHedge is True
@@ -556,19 +531,13 @@ def test_open_order_optional_blocks(client: ClientDecoder) -> None:
     )
     _, _, order, st = client.one(m.open_order(o, client.version), "openOrder")
     assert order.algoStrategy == "Adaptive"
-    assert [(t.tag, t.value) for t in order.algoParams] == [
-        ("adaptivePriority", "Normal")
-    ]
+    assert [(t.tag, t.value) for t in order.algoParams] == [("adaptivePriority", "Normal")]
     assert (order.hedgeType, order.hedgeParam, order.scalePriceIncrement) == (
         "D",
         "0.5",
         0.25,
     )
-    assert (
-        st.status == "Submitted"
-        and order.minCompeteSize == 5
-        and order.orderRef == "after-blocks"
-    )
+    assert st.status == "Submitted" and order.minCompeteSize == 5 and order.orderRef == "after-blocks"
 
 
 def test_completed_order_values(client: ClientDecoder) -> None:
@@ -596,9 +565,7 @@ def test_completed_order_values(client: ClientDecoder) -> None:
 
 
 def test_order_status_values(client: ClientDecoder) -> None:
-    fields = m.order_status(
-        12, "Filled", 2, 0, 5012.25, 2138440195, 0, 5012.25, 3, "", 0.0
-    )
+    fields = m.order_status(12, "Filled", 2, 0, 5012.25, 2138440195, 0, 5012.25, 3, "", 0.0)
     args = client.one(fields, "orderStatus")
     assert args == (12, "Filled", 2.0, 0.0, 5012.25, 2138440195, 0, 5012.25, 3, "", 0.0)
     assert client.one(m.open_order_end(), "openOrderEnd") == ()
@@ -626,9 +593,7 @@ def es_execution(**kw: object) -> m.ExecutionData:
 
 
 def test_exec_details_values(client: ClientDecoder) -> None:
-    req_id, c, ex = client.one(
-        m.exec_details(-1, es_execution(), client.version), "execDetails"
-    )
+    req_id, c, ex = client.one(m.exec_details(-1, es_execution(), client.version), "execDetails")
     assert req_id == -1
     assert (c.conId, c.localSymbol, c.exchange, c.lastTradeDateOrContractMonth) == (
         495512563,
@@ -660,9 +625,7 @@ def test_exec_details_pending_price_revision_at_178(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     dec = ClientDecoder(178, caplog)
-    _, _, ex = dec.one(
-        m.exec_details(5, es_execution(pending_price_revision=True), 178), "execDetails"
-    )
+    _, _, ex = dec.one(m.exec_details(5, es_execution(pending_price_revision=True), 178), "execDetails")
     assert ex.pendingPriceRevision is True
 
 
@@ -671,9 +634,7 @@ def test_commission_report_values(client: ClientDecoder) -> None:
     assert (report.execId, report.commission, report.currency) == ("e1", 2.1, "USD")
     assert report.realizedPNL == UNSET_DOUBLE and report.yield_ == UNSET_DOUBLE
     assert report.yieldRedemptionDate == 0
-    (report,) = client.one(
-        m.commission_report("e2", 2.1, "USD", -37.5), "commissionReport"
-    )
+    (report,) = client.one(m.commission_report("e2", 2.1, "USD", -37.5), "commissionReport")
     assert report.realizedPNL == -37.5
 
 
@@ -728,9 +689,7 @@ def test_account_messages(client: ClientDecoder) -> None:
         "USD",
     )
     assert client.one(m.account_update_multi_end(2), "accountUpdateMultiEnd") == (2,)
-    assert client.one(
-        m.account_summary(3, acct, "BuyingPower", "4000", "USD"), "accountSummary"
-    ) == (
+    assert client.one(m.account_summary(3, acct, "BuyingPower", "4000", "USD"), "accountSummary") == (
         3,
         acct,
         "BuyingPower",
@@ -758,9 +717,7 @@ def test_account_messages(client: ClientDecoder) -> None:
 # ======================================================================================
 
 
-def run_in_ib(
-    version: int, caplog: pytest.LogCaptureFixture, scenario: Callable
-) -> object:
+def run_in_ib(version: int, caplog: pytest.LogCaptureFixture, scenario: Callable) -> object:
     """Run scenario(ib, feed) inside an event loop with a real IB() wrapper."""
     lib = LIBS[version]
 
@@ -781,9 +738,7 @@ def run_in_ib(
 
 
 @pytest.mark.parametrize("version", VERSIONS, ids=VERSION_IDS)
-def test_ib_contract_details_request(
-    version: int, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_ib_contract_details_request(version: int, caplog: pytest.LogCaptureFixture) -> None:
     def scenario(ib, feed):  # type: ignore[no-untyped-def]
         fut = ib.wrapper.startReq(21)
         d2 = es_details()
@@ -835,9 +790,7 @@ def test_ib_historical_bars(version: int, caplog: pytest.LogCaptureFixture) -> N
         return fut1.result(), fut2.result()
 
     intraday, days = run_in_ib(version, caplog, scenario)  # type: ignore[misc]
-    assert intraday[0].date == dt.datetime(
-        2025, 1, 2, 9, 30, tzinfo=ZoneInfo("US/Central")
-    )
+    assert intraday[0].date == dt.datetime(2025, 1, 2, 9, 30, tzinfo=ZoneInfo("US/Central"))
     assert [b.close for b in intraday] == [5012.5, 5013.75]
     assert days[0].date == dt.date(2025, 1, 2) and days[0].volume == 1500000
 
@@ -864,9 +817,7 @@ def test_ib_order_lifecycle(version: int, caplog: pytest.LogCaptureFixture) -> N
 
 
 @pytest.mark.parametrize("version", VERSIONS, ids=VERSION_IDS)
-def test_ib_what_if_and_completed_orders(
-    version: int, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_ib_what_if_and_completed_orders(version: int, caplog: pytest.LogCaptureFixture) -> None:
     def scenario(ib, feed):  # type: ignore[no-untyped-def]
         what_if = ib.wrapper.startReq(40)
         if version == 178:
@@ -874,11 +825,7 @@ def test_ib_what_if_and_completed_orders(
             # repr of the unset double, so TWS's unset text would already resolve it.
             feed(m.open_order(es_order(order_id=40, what_if=True), version))
             assert not what_if.done()
-        feed(
-            m.open_order(
-                es_order(order_id=40, what_if=True, init_margin_change="15000"), version
-            )
-        )
+        feed(m.open_order(es_order(order_id=40, what_if=True, init_margin_change="15000"), version))
         done = ib.wrapper.startReq("completedOrders")
         feed(
             m.completed_order(es_order(status="Cancelled"), version),
@@ -892,9 +839,7 @@ def test_ib_what_if_and_completed_orders(
 
 
 @pytest.mark.parametrize("version", VERSIONS, ids=VERSION_IDS)
-def test_ib_positions_portfolio_and_ticker(
-    version: int, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_ib_positions_portfolio_and_ticker(version: int, caplog: pytest.LogCaptureFixture) -> None:
     def scenario(ib, feed):  # type: ignore[no-untyped-def]
         lib = LIBS[version]
         contract = lib.Contract(conId=ES.con_id)
@@ -969,11 +914,7 @@ def future(lib: types.ModuleType) -> object:
 @pytest.mark.parametrize("version", VERSIONS, ids=VERSION_IDS)
 def test_handshake_bytes_of_the_real_client(version: int) -> None:
     cls = LIBS[version].client.Client
-    data = (
-        b"API\0"
-        + struct.pack(">I", 9)
-        + b"v%d..%d" % (cls.MinClientVersion, cls.MaxClientVersion)
-    )
+    data = b"API\0" + struct.pack(">I", 9) + b"v%d..%d" % (cls.MinClientVersion, cls.MaxClientVersion)
     reader = FrameReader()
     assert reader.feed(data) == []
     from ibsim.wire import negotiate
@@ -990,9 +931,7 @@ def test_place_order_variants_decode_completely(version: int) -> None:
         client.placeOrder(
             11,
             fut,
-            lib.LimitOrder(
-                "SELL", 2, 5012.25, orderRef="strat-1", tif="GTC", outsideRth=True
-            ),
+            lib.LimitOrder("SELL", 2, 5012.25, orderRef="strat-1", tif="GTC", outsideRth=True),
         )
         client.placeOrder(12, fut, lib.StopOrder("SELL", 1, 4990.5, account="DU123"))
         client.placeOrder(
@@ -1066,9 +1005,7 @@ def test_place_order_conditional_blocks(version: int) -> None:
         algo = lib.LimitOrder("BUY", 1, 5000.0, algoStrategy="Adaptive")
         algo.algoParams = [lib.TagValue("adaptivePriority", "Normal")]
         client.placeOrder(20, fut, algo)
-        hedge = lib.LimitOrder(
-            "BUY", 1, 5000.0, hedgeType="F", hedgeParam="1", orderRef="h"
-        )
+        hedge = lib.LimitOrder("BUY", 1, 5000.0, hedgeType="F", hedgeParam="1", orderRef="h")
         client.placeOrder(21, fut, hedge)
         cond = lib.LimitOrder("BUY", 1, 5000.0, orderRef="c")
         cond.conditions = [
@@ -1085,23 +1022,17 @@ def test_place_order_conditional_blocks(version: int) -> None:
             orderRef="s",
         )
         client.placeOrder(23, fut, scale)
-        dn = lib.LimitOrder(
-            "BUY", 1, 5000.0, deltaNeutralOrderType="LMT", orderRef="dn"
-        )
+        dn = lib.LimitOrder("BUY", 1, 5000.0, deltaNeutralOrderType="LMT", orderRef="dn")
         client.placeOrder(24, fut, dn)
         client.placeOrder(
             25,
             fut,
-            lib.Order(
-                action="BUY", totalQuantity=1, orderType="PEG MID", orderRef="pm"
-            ),
+            lib.Order(action="BUY", totalQuantity=1, orderType="PEG MID", orderRef="pm"),
         )
         client.placeOrder(
             26,
             fut,
-            lib.Order(
-                action="BUY", totalQuantity=1, orderType="PEG BENCH", orderRef="pb"
-            ),
+            lib.Order(action="BUY", totalQuantity=1, orderType="PEG BENCH", orderRef="pb"),
         )
         best = lib.Order(
             action="BUY",
@@ -1118,9 +1049,7 @@ def test_place_order_conditional_blocks(version: int) -> None:
         combo.smartComboRoutingParams = [lib.TagValue("NonGuaranteed", "1")]
         client.placeOrder(28, bag, combo)
 
-    algo, hedge, cond, scale, dn, peg_mid, peg_bench, peg_best, bag = decode_all(
-        version, action
-    )  # type: ignore[misc]
+    algo, hedge, cond, scale, dn, peg_mid, peg_bench, peg_best, bag = decode_all(version, action)  # type: ignore[misc]
     assert algo.order.algo_params == [("adaptivePriority", "Normal")]
     assert (hedge.order.hedge_type, hedge.order.hedge_param, hedge.order.order_ref) == (
         "F",
@@ -1131,14 +1060,9 @@ def test_place_order_conditional_blocks(version: int) -> None:
         "1",
         "3",
     ] and cond.order.order_ref == "c"
-    assert (
-        scale.order.scale_price_increment == 0.25 and len(scale.order.scale_fields) == 7
-    )
+    assert scale.order.scale_price_increment == 0.25 and len(scale.order.scale_fields) == 7
     assert dn.order.delta_neutral_order_type == "LMT" and dn.order.order_ref == "dn"
-    assert (
-        peg_mid.order.order_type == "PEG MID"
-        and len(peg_bench.order.peg_bench_fields) == 5
-    )
+    assert peg_mid.order.order_type == "PEG MID" and len(peg_bench.order.peg_bench_fields) == 5
     assert peg_best.order.compete_against_best_offset == math.inf
     assert [leg.con_id for leg in bag.contract.combo_legs] == [1]
     assert bag.order.order_combo_leg_prices == [2.5] and bag.order.order_ref == "bag"
@@ -1178,9 +1102,7 @@ def test_other_requests_decode(version: int) -> None:
         client.reqCompletedOrders(False)
         client.reqExecutions(
             6,
-            lib.ExecutionFilter(
-                clientId=7, acctCode="DU123", time="20251120 00:00:00 UTC"
-            ),
+            lib.ExecutionFilter(clientId=7, acctCode="DU123", time="20251120 00:00:00 UTC"),
         )
         client.reqIds(-1)
         client.reqPositions()
@@ -1264,9 +1186,7 @@ def test_other_requests_decode(version: int) -> None:
         m.ReqAutoOpenOrders(True),
         m.ReqCompletedOrders(False),
     ]
-    assert got[16] == m.ReqExecutions(
-        6, 7, "DU123", "20251120 00:00:00 UTC", "", "", "", ""
-    )
+    assert got[16] == m.ReqExecutions(6, 7, "DU123", "20251120 00:00:00 UTC", "", "", "", "")
     assert got[17] == m.ReqIds(-1)
     assert got[18:21] == [
         m.ReqPositions(),
@@ -1288,9 +1208,7 @@ def test_other_requests_decode(version: int) -> None:
 
 
 def test_request_ids_match_the_client() -> None:
-    sent = captured(
-        178, lambda c, lib: (c.reqCompletedOrders(True), c.reqPnL(1, "A", ""))
-    )
+    sent = captured(178, lambda c, lib: (c.reqCompletedOrders(True), c.reqPnL(1, "A", "")))
     assert [int(f[0]) for f in sent] == [m.In.REQ_COMPLETED_ORDERS, m.In.REQ_PNL]
 
 
@@ -1319,15 +1237,11 @@ def test_bad_field_value_names_message_and_field() -> None:
 
 def test_missing_and_leftover_fields_are_errors() -> None:
     fields = place_order_fields(178)
-    with pytest.raises(
-        ProtocolError, match=r"placeOrder: missing field 'manualOrderTime'"
-    ):
+    with pytest.raises(ProtocolError, match=r"placeOrder: missing field 'manualOrderTime'"):
         m.decode_request(3, fields[:-1], 178)
     with pytest.raises(ProtocolError, match="unexpected trailing"):
         m.decode_request(3, [*fields, "x"], 178)
-    assert isinstance(
-        m.decode_request(3, [*fields, "x"], 178, strict=False), m.PlaceOrder
-    )
+    assert isinstance(m.decode_request(3, [*fields, "x"], 178, strict=False), m.PlaceOrder)
     # a 178 message read with the 176 layout (which adds faProfile) runs out of fields
     with pytest.raises(ProtocolError, match="missing field"):
         m.decode_request(3, place_order_fields(178), 176)
@@ -1353,10 +1267,6 @@ def test_client_library_versions() -> None:
 
 
 def test_enums_cover_the_brief() -> None:
-    assert (
-        m.In.REQ_GLOBAL_CANCEL == 58
-        and m.In.REQ_COMPLETED_ORDERS == 99
-        and m.In.START_API == 71
-    )
+    assert m.In.REQ_GLOBAL_CANCEL == 58 and m.In.REQ_COMPLETED_ORDERS == 99 and m.In.START_API == 71
     assert m.Out.COMPLETED_ORDERS_END == 102 and m.Out.HISTORICAL_DATA_UPDATE == 90
     assert m.Out.TICK_REQ_PARAMS == 81 and m.Out.PNL_SINGLE == 95

@@ -90,9 +90,7 @@ def test_float_text_round_trips() -> None:
 def test_encode_frame_layout() -> None:
     data = encode_frame([1, 6, 5, 1, 5012.25, 3, 0])
     assert data == frame("1", "6", "5", "1", "5012.25", "3", "0")
-    assert encode_frames([[49, 1, 7], [62, 1]]) == frame("49", "1", "7") + frame(
-        "62", "1"
-    )
+    assert encode_frames([[49, 1, 7], [62, 1]]) == frame("49", "1", "7") + frame("62", "1")
 
 
 def test_encode_frame_escapes_non_ascii() -> None:
@@ -318,9 +316,7 @@ def test_bar_dates_match_slow_formatting_across_dst() -> None:
     epochs = list(range(start, start + 25 * 86400, 1800))
     for tz in ("US/Central", "Europe/Berlin", "UTC"):
         fast = format_bar_dates(epochs, tz)
-        slow = [
-            format_ib_datetime(dt.datetime.fromtimestamp(e, UTC), tz) for e in epochs
-        ]
+        slow = [format_ib_datetime(dt.datetime.fromtimestamp(e, UTC), tz) for e in epochs]
         assert fast == slow
     assert format_bar_dates(np.array(epochs[:2]), "US/Central", 2) == [
         str(epochs[0]),
@@ -364,9 +360,7 @@ def test_parse_ib_datetime(text: str, expected: dt.datetime | None, warn: bool) 
     assert needs_zone_warning(text) is warn
 
 
-@pytest.mark.parametrize(
-    "text", ["2025-11-20", "20251320 10:00:00", "20251120 10:00:00 Nowhere/City"]
-)
+@pytest.mark.parametrize("text", ["2025-11-20", "20251320 10:00:00", "20251120 10:00:00 Nowhere/City"])
 def test_parse_ib_datetime_rejects_garbage(text: str) -> None:
     with pytest.raises(ProtocolError):
         parse_ib_datetime(text, "UTC")
@@ -395,10 +389,7 @@ def test_historical_bars_encode_faster_than_50k_per_second() -> None:
 
     def run() -> bytes:
         dates = format_bar_dates(epochs, "US/Central")
-        rows = [
-            (d, c, c + 0.5, c - 0.25, c, v, c, 3)
-            for d, c, v in zip(dates, close, volume, strict=True)
-        ]
+        rows = [(d, c, c + 0.5, c - 0.25, c, v, c, 3) for d, c, v in zip(dates, close, volume, strict=True)]
         return encode_frame(m.historical_data(1, "a", "b", rows))
 
     assert _best_of(2, run) < 1.0

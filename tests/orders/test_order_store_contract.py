@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import multiprocessing
 import uuid
-from dataclasses import dataclass
 
 import pymongo
 import pytest
@@ -19,36 +19,15 @@ from sysdata.orders.sqlite_order_store import SqliteOrderStore
 from sysdata.sqlite.sqlite_connection import sqliteDb
 from sysobjects.fills import UTC, Fill, InvalidFill
 from sysobjects.orders import brokerOrder, orderStatus
+from tests.fixtures.metadata_stores import StoreSpec, spec_fixture  # noqa: F401 - the `spec` fixture
 
 T0 = dt.datetime(2024, 5, 2, 14, 30, 0, 123456, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class StoreSpec:
-    """Where one test's store lives; picklable so that child processes can open it too."""
-
-    kind: str  # "sqlite" or "mongo"
-    location: str  # SQLite file or MongoDB URL
-    database: str = ""
 
 
 def open_store(spec: StoreSpec) -> OrderStore:
     if spec.kind == "sqlite":
         return SqliteOrderStore(sqliteDb(spec.location))
     return MongoOrderStore(mongoDb(spec.database, spec.location))
-
-
-@pytest.fixture(params=["sqlite", "mongo"])
-def spec(request, tmp_path):
-    if request.param == "sqlite":
-        yield StoreSpec("sqlite", str(tmp_path / "metadata.sqlite"))
-        return
-    url = request.getfixturevalue("mongo_url")
-    database = f"test_{uuid.uuid4().hex[:12]}"
-    yield StoreSpec("mongo", url, database)
-    client = pymongo.MongoClient(url)
-    client.drop_database(database)
-    client.close()
 
 
 @pytest.fixture
@@ -257,10 +236,8 @@ def _add_all(spec: StoreSpec, barrier, worker: int) -> list[str]:
     barrier.wait()
     won = []
     for n in range(ORDERS):
-        try:
+        with contextlib.suppress(DuplicateOrderReference):  # another process won this reference
             won.append(store.add_order(make_order(worker + 1, f"p/{n:02d}")))
-        except DuplicateOrderReference:
-            pass
     return won
 
 

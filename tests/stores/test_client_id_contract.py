@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import pymongo
@@ -25,18 +24,10 @@ from sysdata.sqlite.sqlite_connection import sqliteDb
 from sysdata.sqlite.sqlite_IB_client_id import sqliteIbBrokerClientIdData
 from sysproduction import clientids
 from tests.fixtures.ferretdb import FerretDBError, ferretdb_binary, running_ferretdb
+from tests.fixtures.metadata_stores import StoreSpec, spec_fixture  # noqa: F401 - the `spec` fixture
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OFFSET = 100
-
-
-@dataclass(frozen=True)
-class StoreSpec:
-    """Where one test's store lives; picklable so that child processes can open it too."""
-
-    kind: str  # "sqlite" or "mongo"
-    location: str  # SQLite file or MongoDB URL
-    database: str = ""
 
 
 def open_ids(spec: StoreSpec, lease_seconds: float = 60.0, **kwargs) -> brokerClientIdData:
@@ -47,19 +38,6 @@ def open_ids(spec: StoreSpec, lease_seconds: float = 60.0, **kwargs) -> brokerCl
     return mongoIbBrokerClientIdData(
         mongo_db=mongoDb(spec.database, spec.location), idoffset=OFFSET, lease_seconds=lease_seconds, **kwargs
     )
-
-
-@pytest.fixture(params=["sqlite", "mongo"])
-def spec(request, tmp_path):
-    if request.param == "sqlite":
-        yield StoreSpec("sqlite", str(tmp_path / "metadata.sqlite"))
-        return
-    url = request.getfixturevalue("mongo_url")
-    database = f"test_{uuid.uuid4().hex[:12]}"
-    yield StoreSpec("mongo", url, database)
-    client = pymongo.MongoClient(url)
-    client.drop_database(database)
-    client.close()
 
 
 def plant_foreign_lease(ids: brokerClientIdData, client_id: int, seconds_left: float) -> ClientIdLease:
@@ -369,9 +347,8 @@ def test_cli_lists_and_clears(tmp_path, capsys):
 
 
 def test_ferretdb_fixture_fails_loudly(monkeypatch, tmp_path):
-    with pytest.raises(FerretDBError, match="exited"):
-        with running_ferretdb(Path("/bin/false")):
-            pass
+    with pytest.raises(FerretDBError, match="exited"), running_ferretdb(Path("/bin/false")):
+        pytest.fail("a server that exits at once must not be handed out")
     monkeypatch.setenv("FERRETDB_BIN", str(tmp_path / "missing"))
     with pytest.raises(FerretDBError, match="FERRETDB_BIN"):
         ferretdb_binary()
