@@ -130,19 +130,24 @@ class contractDate:  # noqa: N801 - pysystemtrade's public name
     `date_str` is always 8 characters, "20120300" for a month (pysystemtrade's form).
     """
 
-    __slots__ = ("_year", "_month", "_day", "_expiry_date")
+    __slots__ = ("_year", "_month", "_day", "_date_str", "_expiry_date")
 
     def __init__(self, date_str: str | contractDate, expiry_date: object = None) -> None:
+        if isinstance(date_str, contractDate):  # a copy: already checked
+            self._year, self._month, self._day = date_str._year, date_str._month, date_str._day
+            self._date_str = date_str._date_str
+            self._expiry_date = date_str._expiry_date if expiry_date is None else _to_expiry(expiry_date)
+            return
         self._year, self._month, self._day = _parse_date_str(date_str)
-        if expiry_date is None and isinstance(date_str, contractDate):
-            expiry_date = date_str.expiry_date
+        # The key of every lookup (caches, stores, comparisons): formatted once.
+        self._date_str = f"{self._year:04d}{self._month:02d}{self._day:02d}"
         self._expiry_date = _to_expiry(expiry_date)
 
     # -- identity --------------------------------------------------------------------------------
 
     @property
     def date_str(self) -> str:
-        return f"{self._year:04d}{self._month:02d}{self._day:02d}"
+        return self._date_str
 
     @property
     def key(self) -> str:
@@ -151,7 +156,7 @@ class contractDate:  # noqa: N801 - pysystemtrade's public name
     @property
     def short_date_str(self) -> str:
         """ "201203" for a month, "20120315" for a day: IB's lastTradeDateOrContractMonth form."""
-        return self.date_str[:6] if self.only_has_month else self.date_str
+        return self._date_str[:6] if self._day == 0 else self._date_str
 
     @property
     def yyyymm(self) -> str:

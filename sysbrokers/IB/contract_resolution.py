@@ -16,7 +16,7 @@ from ib_async import Contract, ContractDetails, Future
 
 from sysbrokers.IB.ib_errors import IBNoSecurityDefinition
 from sysbrokers.IB.ib_instrument_config import canonical_time_zone
-from sysobjects.contract_dates import contractDate
+from sysobjects.contract_dates import contractDate, expiryDate
 from sysobjects.instruments import futuresInstrumentWithIBConfigData
 
 UTC = dt.UTC
@@ -36,11 +36,12 @@ class ResolvedContract:
 
     contract: Contract
     details: ContractDetails
-    expiry_date: dt.date | None  # last trade date (None for spot FX)
+    expiry_date: expiryDate | None  # last trade date (None for spot FX)
     expiry_utc: dt.datetime | None  # last trade instant, when IB gives a time
     time_zone: str  # IANA name of the exchange's zone
     min_tick: float  # in IB's price units
     price_magnifier: int
+    expiry_key: str = ""  # "YYYYMMDD" of the last trade date ("" for spot FX)
 
 
 def contract_pattern(
@@ -93,9 +94,12 @@ def choose_contract(
     only when the instrument's config says IgnoreWeekly — by dropping weekly and daily
     contracts. Anything still ambiguous raises `AmbiguousContract` listing the candidates.
     """
-    label = f"{instrument.instrument_code} {contract_date.date_str}"
     if not candidates:
-        raise IBNoSecurityDefinition(message=f"IB has no contract for {label} ({_describe_pattern(instrument)})")
+        raise IBNoSecurityDefinition(
+            message=f"IB has no contract for {_label(instrument, contract_date)} ({_describe_pattern(instrument)})"
+        )
+    if len(candidates) == 1:  # the usual answer: nothing to narrow
+        return candidates[0]
     remaining = list(candidates)
     trading_class = instrument.ib_data.trading_class
     if trading_class:
@@ -113,11 +117,15 @@ def choose_contract(
     )
     raise AmbiguousContract(
         message=(
-            f"{len(remaining)} IB contracts match {label}: {listing}. Set IBTradingClass for "
-            f"{instrument.instrument_code} in ib_config_futures.csv (or IgnoreWeekly=TRUE to keep the "
+            f"{len(remaining)} IB contracts match {_label(instrument, contract_date)}: {listing}. Set IBTradingClass "
+            f"for {instrument.instrument_code} in ib_config_futures.csv (or IgnoreWeekly=TRUE to keep the "
             "monthly one), or ask for an exact expiry YYYYMMDD"
         )
     )
+
+
+def _label(instrument: futuresInstrumentWithIBConfigData, contract_date: contractDate) -> str:
+    return f"{instrument.instrument_code} {contract_date.date_str}"
 
 
 def _describe_pattern(instrument: futuresInstrumentWithIBConfigData) -> str:
@@ -128,13 +136,28 @@ def _describe_pattern(instrument: futuresInstrumentWithIBConfigData) -> str:
 
 def zone_of(details: ContractDetails) -> str:
     """IANA name of the contract's exchange zone (IB sends legacy names like US/Central, MET)."""
-    name = details.timeZoneId or "UTC"
-    canonical = canonical_time_zone(name) or name
-    try:
-        ZoneInfo(canonical)
-    except (ZoneInfoNotFoundError, ValueError):
-        return "UTC"
-    return canonical
+    return _zone(details.timeZoneId or "UTC")[0]
+
+
+_UTC_ZONE = ("UTC", ZoneInfo("UTC"))
+# IB zone name -> (IANA name, its ZoneInfo); a handful of names per process.
+_ZONES: dict[str, tuple[str, ZoneInfo]] = {}
+
+
+def _zone(name: str) -> tuple[str, ZoneInfo]:
+    """The IANA name and zone for one of IB's zone names; UTC for a name nobody knows."""
+    return _known_zone(name) or _UTC_ZONE
+
+
+def _known_zone(name: str) -> tuple[str, ZoneInfo] | None:
+    found = _ZONES.get(name)
+    if found is None:
+        canonical = canonical_time_zone(name) or name
+        try:
+            found = _ZONES[name] = (canonical, ZoneInfo(canonical))
+        except (ZoneInfoNotFoundError, ValueError):
+            return None
+    return found
 
 
 def normalise_expiry(text: str, time_text: str = "", zone: str = "UTC") -> tuple[dt.date, dt.datetime | None]:
@@ -143,45 +166,57 @@ def normalise_expiry(text: str, time_text: str = "", zone: str = "UTC") -> tuple
     Accepts "YYYYMMDD", "YYYYMMDD HH:MM[:SS] ZONE", the UTC form "YYYYMMDD-HH:MM:SS", and the
     pieces ib_async splits them into (date, lastTradeTime, timeZoneId).
     """
+    return _parse_expiry(text, time_text, zone)[1:]
+
+
+def _parse_expiry(text: str, time_text: str, zone: str) -> tuple[str, dt.date, dt.datetime | None]:
+    """`normalise_expiry`, with the date's "YYYYMMDD" text first."""
     raw = text.strip()
-    if "-" in raw[8:9]:
+    if raw[8:9] == "-":
         date_part, time_part = raw.split("-", 1)
         zone = "UTC"
-    else:
+    elif " " in raw:
         parts = raw.split()
-        date_part = parts[0] if parts else ""
-        time_part = parts[1] if len(parts) > 1 else time_text
+        date_part, time_part = parts[0], parts[1] if len(parts) > 1 else time_text
         if len(parts) > 2:
-            zone = canonical_time_zone(parts[2]) or parts[2]
+            zone = parts[2]
+    else:
+        date_part, time_part = raw, time_text
     if len(date_part) != 8 or not date_part.isdigit():
         raise ValueError(f"IB expiry {text!r} does not start with YYYYMMDD")
+    year, month, day_of_month = int(date_part[:4]), int(date_part[4:6]), int(date_part[6:])
     try:
-        day = dt.date(int(date_part[:4]), int(date_part[4:6]), int(date_part[6:]))
-        time_part = time_part.strip()
-        if not time_part:
-            return day, None
-        clock = dt.time(*(int(piece) for piece in time_part.split(":")))
+        day = expiryDate(year, month, day_of_month)
+        if not time_part or not (time_part := time_part.strip()):
+            return date_part, day, None
+        clock = dt.time(*map(int, time_part.split(":")))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"IB expiry {text!r} is not a valid YYYYMMDD [HH:MM[:SS]]: {exc}") from None
-    local = dt.datetime.combine(day, clock, ZoneInfo(zone))
-    return day, local.astimezone(UTC)
+    known = _known_zone(zone)
+    if known is None:
+        raise ValueError(f"IB expiry {text!r}: unknown time zone {zone!r}")
+    local = dt.datetime(year, month, day_of_month, clock.hour, clock.minute, clock.second, tzinfo=known[1])
+    return date_part, day, local.astimezone(UTC)
 
 
 def resolved(details: ContractDetails) -> ResolvedContract:
-    zone = zone_of(details)
-    expiry_date, expiry_utc = None, None
-    if details.contract.lastTradeDateOrContractMonth:
-        expiry_date, expiry_utc = normalise_expiry(
-            details.contract.lastTradeDateOrContractMonth, details.lastTradeTime, zone
+    """The plain-typed view of one of IB's contract details."""
+    contract = details.contract
+    zone = _zone(details.timeZoneId or "UTC")[0]
+    expiry_key, expiry_date, expiry_utc = "", None, None
+    if contract.lastTradeDateOrContractMonth:
+        expiry_key, expiry_date, expiry_utc = _parse_expiry(
+            contract.lastTradeDateOrContractMonth, details.lastTradeTime, zone
         )
     return ResolvedContract(
-        contract=details.contract,
+        contract=contract,
         details=details,
         expiry_date=expiry_date,
         expiry_utc=expiry_utc,
         time_zone=zone,
         min_tick=float(details.minTick),
         price_magnifier=int(details.priceMagnifier or 1),
+        expiry_key=expiry_key,
     )
 
 

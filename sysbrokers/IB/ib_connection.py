@@ -33,6 +33,7 @@ from sysbrokers.IB.ib_errors import (
     IBReadOnlyError,
     error_from,
 )
+from sysbrokers.IB.request_watch import RequestWatch
 from sysbrokers.IB.reset_windows import as_windows
 from sysdata.config.configdata import Config, get_production_config
 from sysdata.config.schema import ReconnectPolicy, ResetWindow
@@ -100,6 +101,7 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
             self._client_id = int(client_id)
 
         self._ib = IB()
+        self.request_watch = RequestWatch(self._ib)  # errors and time limits of requests in flight
         self.supervisor = ConnectionSupervisor(
             self._ib,
             connect=self._connect_async,
@@ -160,6 +162,7 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
         self._closed = True
         self._stop_heartbeat()
         self.supervisor.close()
+        self.request_watch.close()
         try:
             self._ib.disconnect()
         except Exception as exc:  # the socket may already be gone
@@ -467,15 +470,23 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
     # ---------------------------------------------------------------- loop
     def run_sync(self, coro):
         """Run a coroutine to completion on ib_async's loop, from synchronous code."""
-        loop = util.getLoop()
-        if loop.is_running() and not _nested_loop_allowed():
+        try:
+            loop = self.sync_loop()
+        except RuntimeError:
             if asyncio.iscoroutine(coro):
                 coro.close()  # never awaited: close it so Python does not warn about it
+            raise
+        return loop.run_until_complete(coro)
+
+    def sync_loop(self) -> asyncio.AbstractEventLoop:
+        """ib_async's event loop, for blocking calls (RuntimeError inside a running loop)."""
+        loop = util.getLoop()
+        if loop.is_running() and not _nested_loop_allowed():
             raise RuntimeError(
                 "connectionIB called synchronously inside a running event loop: "
                 "use `await connectionIB.create(...)` and the *_async methods"
             )
-        return loop.run_until_complete(coro)
+        return loop
 
     _run_sync = run_sync  # the name the client objects already use
 

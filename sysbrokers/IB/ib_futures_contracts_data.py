@@ -37,7 +37,7 @@ class ibFuturesContractData:  # noqa: N801 - pysystemtrade's public name
         instrument = self._client.instrument_with_ib_data(futures_contract.instrument_code)
         found = self._client.resolve(futures_contract, allow_expired=allow_expired)
         contract = futures_contract.new_contract_with_replaced_instrument_object(instrument)
-        contract.update_expiry_date(expiryDate.from_date(found.expiry_date))
+        contract.update_expiry_date(found.expiry_date)
         return contract
 
     def get_actual_expiry_date_for_single_contract(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,9 +83,36 @@ class sqliteDb:  # noqa: N801 - named like pysystemtrade's mongoDb
         )
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_seconds * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        self._use_wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")  # durable enough with WAL, much faster
         return conn
+
+    def _use_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch a new database file to WAL mode (a setting stored in the file, made once).
+
+        Switching needs the file to itself, and SQLite answers "database is locked" at once,
+        without waiting out the busy timeout, when another process is opening the same new file
+        at that moment (several processes started together on a fresh machine). So wait and
+        retry here, within the busy timeout.
+        """
+        deadline = time.monotonic() + self.busy_timeout_seconds
+        delay = 0.005
+        while True:
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                    return
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower()
+                if mode == "wal":
+                    return
+                problem = f"SQLite kept journal mode {mode!r} instead of WAL for {self.path}"
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+                problem = f"{exc} (switching {self.path} to WAL)"
+            if time.monotonic() + delay > deadline:
+                raise sqlite3.OperationalError(problem)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
     def __repr__(self) -> str:
         return f"sqliteDb({str(self.path)!r})"

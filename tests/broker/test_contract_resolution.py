@@ -45,6 +45,11 @@ def test_unreadable_expiry_is_a_clear_error(bad):
         normalise_expiry(bad)
 
 
+def test_expiry_in_an_unknown_zone_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
+        normalise_expiry("20250620 08:30 Mars/Olympus")
+
+
 def test_trading_hours_are_utc_and_dst_correct():
     text = "20250307:1700-20250308:1600;20250308:CLOSED;20250309:1700-20250310:1600"
     hours = parse_trading_hours(text, "America/Chicago")

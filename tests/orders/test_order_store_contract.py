@@ -244,7 +244,7 @@ def _add_all(spec: StoreSpec, barrier, worker: int) -> list[str]:
 def _in_processes(function, args_list):
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager:
-        barrier = manager.Barrier(len(args_list))
+        barrier = manager.Barrier(len(args_list), timeout=120)  # a failed worker fails the others, no hang
         with context.Pool(len(args_list)) as pool:
             return pool.starmap(function, [(args[0], barrier, *args[1:]) for args in args_list], chunksize=1)
 

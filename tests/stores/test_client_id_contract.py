@@ -232,7 +232,7 @@ def test_eight_processes_allocate_400_distinct_ids(spec):
         plant_foreign_lease(ids, client_id, seconds_left=-5)
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager:
-        barrier = manager.Barrier(8)
+        barrier = manager.Barrier(8, timeout=120)  # a failed worker fails the others, no hang
         with context.Pool(8) as pool:
             results = pool.starmap(_allocate_many, [(spec, 50, barrier)] * 8, chunksize=1)
     allocated = [client_id for result in results for client_id in result]

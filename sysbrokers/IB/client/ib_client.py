@@ -14,12 +14,9 @@ from typing import Any, TypeVar
 from ib_async import IB
 
 from sysbrokers.IB.ib_connection import connectionIB
-from sysbrokers.IB.ib_errors import IBNotConnected, IBRequestTimeout, classify, error_from
+from sysbrokers.IB.ib_errors import IBNotConnected
 
 T = TypeVar("T")
-
-# Errors about the connection itself arrive with reqId -1 but fail whatever request is running.
-_CONNECTION_CODES = frozenset({504, 1100})
 
 
 class ibClient:  # noqa: N801 - pysystemtrade's public name
@@ -57,40 +54,65 @@ class ibClient:  # noqa: N801 - pysystemtrade's public name
         timeout: float | None = None,
         delayed_allowed: bool = True,
     ) -> T:
-        """Run one ib_async request to completion and turn IB's error messages into exceptions.
+        """Run one read-only ib_async request to completion; IB's error messages become exceptions.
 
         ib_async reports request errors through `errorEvent` and returns an empty result (or
         never returns, for some); here the first error belonging to this request (its request
         ids, or a connection error) ends it at once and is raised as the matching `IBError`
         subclass. `what` names the request in messages.
-        """
-        return self.run_read(lambda: self.request_async(make_request, what, contract, timeout, delayed_allowed))
 
-    def run_read(self, make_coro: Callable[[], Awaitable[T]]) -> T:
-        """Run a read-only request on the event loop, reconnecting first if the connection is down.
-
-        While the connection looks up, the request goes straight out (no extra turn of the loop).
-        If the gateway had closed the socket while nothing ran the loop, the request fails with
-        `IBNotConnected`; then the connection is re-established and the request asked once more —
-        harmless, since everything sent through here only reads.
+        The request goes out at once, from the calling thread, and the event loop runs only until
+        its answer is in, as ib_async's own blocking calls do: no task and no extra turn of the
+        loop for ib_async's future-returning requests. If the gateway had closed the socket while
+        nothing ran the loop, the request fails with `IBNotConnected`; then the connection is
+        re-established and the request asked once more — harmless, since everything sent
+        through here only reads (what-if orders included).
         """
         conn = self._connection
         if conn.is_connected():
             try:
-                return conn.run_sync(make_coro())
+                return self._run_once(make_request, what, contract, timeout, delayed_allowed)
             except IBNotConnected:
                 if conn.is_connected():
                     raise  # not a lost socket: a real answer from IB
-        return conn.run_sync(self._when_connected(make_coro()))
+        conn.ensure_connected()
+        return self._run_once(make_request, what, contract, timeout, delayed_allowed)
 
-    async def _when_connected(self, request: Awaitable[T]) -> T:
-        """Reconnect first if needed, in the same run of the event loop as the request itself."""
+    def _run_once(
+        self,
+        make_request: Callable[[], Awaitable[T]],
+        what: str,
+        contract: Any,
+        timeout: float | None,
+        delayed_allowed: bool,
+    ) -> T:
+        conn = self._connection
+        loop = conn.sync_loop()
+        watch = conn.request_watch
+        request = watch.start(
+            loop, what, contract, self.request_timeout if timeout is None else timeout, delayed_allowed
+        )
         try:
-            await self._connection.ensure_connected_async()
-        except BaseException:
-            request.close()  # a coroutine never started: close it quietly
-            raise
-        return await request
+            try:
+                future = asyncio.ensure_future(make_request(), loop=loop)
+            except ConnectionError as exc:
+                raise IBNotConnected(message=f"{what}: connection to IB lost ({exc})") from exc
+            request.target = future
+            if request.failure is not None:  # refused while being sent
+                future.cancel()
+            try:
+                result = loop.run_until_complete(future)
+            except asyncio.CancelledError:
+                if request.failure is None:
+                    raise
+                raise request.failure from None
+            except ConnectionError as exc:
+                raise IBNotConnected(message=f"{what}: connection to IB lost ({exc})") from exc
+            if request.failure is not None:  # ib_async ended the request (empty) on IB's error
+                raise request.failure
+            return result
+        finally:
+            watch.finish(request)
 
     async def request_async(
         self,
@@ -104,37 +126,23 @@ class ibClient:  # noqa: N801 - pysystemtrade's public name
 
         The request is awaited in the calling task itself (no task of its own, no `asyncio.wait`):
         an error of its own or the time limit interrupts it by cancelling the await, and the
-        cancellation is turned into the matching exception.
+        cancellation is turned into the matching exception. The connection's `RequestWatch`
+        does the listening and timing for every request in flight.
         """
-        ib = self.ib
         task = asyncio.current_task()
-        first_req_id = ib.client._reqIdSeq
-        failure: list[Exception] = []
-
-        def interrupt(exc: Exception) -> None:
-            if not failure:
-                failure.append(exc)
-                task.cancel()
-
-        def on_error(req_id: int, code: int, text: str, err_contract: Any) -> None:
-            ours = req_id >= first_req_id or (req_id == -1 and code in _CONNECTION_CODES)
-            if ours and classify(code, text, delayed_allowed) is not None:
-                interrupt(error_from(code, text, req_id, err_contract or contract, delayed_allowed))
-
-        limit = self.request_timeout if timeout is None else timeout
-        timer = asyncio.get_running_loop().call_later(
-            limit, lambda: interrupt(IBRequestTimeout(message=f"{what}: no answer from IB within {limit:g}s"))
+        watch = self._connection.request_watch
+        request = watch.start(
+            task.get_loop(), what, contract, self.request_timeout if timeout is None else timeout, delayed_allowed
         )
-        ib.errorEvent += on_error
+        request.target = task
         try:
             return await make_request()
         except asyncio.CancelledError:
-            if not failure:
+            if request.failure is None:
                 raise  # cancelled by someone else: let it through
             task.uncancel()
-            raise failure[0] from None
+            raise request.failure from None
         except ConnectionError as exc:
             raise IBNotConnected(message=f"{what}: connection to IB lost ({exc})") from exc
         finally:
-            timer.cancel()
-            ib.errorEvent -= on_error
+            watch.finish(request)

@@ -58,37 +58,50 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
     # -------------------------------------------------------------- resolving
     def resolve(self, contract: futuresContract, allow_expired: bool = False) -> ResolvedContract:
         """The IB contract for `contract` (its month, or exact expiry when the date has a day)."""
-        hit = self._cached(contract)
+        key = self._cache_key(contract)
+        hit = _resolved_cache.get(key)
         if hit is not None:  # no request and no event-loop run for a contract seen before
             return self._unexpired(contract, hit, allow_expired, self.ib_connection.now())
-        return self.run_read(lambda: self.resolve_async(contract, allow_expired))
+        instrument = self.instrument_with_ib_data(contract.instrument_code)
+        pattern = contract_pattern(instrument, contract.contract_date, include_expired=allow_expired)
+        try:
+            details = self.run_request(
+                lambda: self.ib.reqContractDetailsAsync(pattern), f"contract details for {contract.key}", pattern
+            )
+        except IBNoSecurityDefinition:
+            details = []
+        return self._remember(key, instrument, contract, details)
 
     async def resolve_async(self, contract: futuresContract, allow_expired: bool = False) -> ResolvedContract:
         """`resolve` for code running inside the event loop."""
-        hit = self._cached(contract)
+        key = self._cache_key(contract)
+        hit = _resolved_cache.get(key)
         if hit is not None:
             return self._unexpired(contract, hit, allow_expired, await self.ib_connection.now_async())
         instrument = self.instrument_with_ib_data(contract.instrument_code)
-        contract_date = contract.contract_date
-        key = (self._gateway_key(), contract.instrument_code, contract_date.date_str)
-        pattern = contract_pattern(instrument, contract_date, include_expired=allow_expired)
+        pattern = contract_pattern(instrument, contract.contract_date, include_expired=allow_expired)
         try:
             details = await self.request_async(
                 lambda: self.ib.reqContractDetailsAsync(pattern), f"contract details for {contract.key}", pattern
             )
         except IBNoSecurityDefinition:
             details = []
-        chosen = resolved(choose_contract(details, instrument, contract_date))
+        return self._remember(key, instrument, contract, details)
+
+    @staticmethod
+    def _remember(
+        key: tuple, instrument: futuresInstrumentWithIBConfigData, contract: futuresContract, details: list
+    ) -> ResolvedContract:
+        """The one contract among IB's answer, cached under its month and its exact expiry."""
+        chosen = resolved(choose_contract(details, instrument, contract.contract_date))
         with _cache_lock:
             _resolved_cache[key] = chosen
             # The exact-expiry form finds the same contract next time without a request.
-            _resolved_cache[(self._gateway_key(), contract.instrument_code, f"{chosen.expiry_date:%Y%m%d}")] = chosen
+            _resolved_cache[(key[0], key[1], chosen.expiry_key)] = chosen
         return chosen
 
-    def _cached(self, contract: futuresContract) -> ResolvedContract | None:
-        key = (self._gateway_key(), contract.instrument_code, contract.contract_date.date_str)
-        with _cache_lock:
-            return _resolved_cache.get(key)
+    def _cache_key(self, contract: futuresContract) -> tuple:
+        return (self.ib_connection.address, contract.instrument_code, contract.contract_date.date_str)
 
     @staticmethod
     def _unexpired(
@@ -138,7 +151,7 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
         gateway = self._gateway_key()
         with _cache_lock:
             for found in listed:
-                _resolved_cache[(gateway, instrument_code, f"{found.expiry_date:%Y%m%d}")] = found
+                _resolved_cache[(gateway, instrument_code, found.expiry_key)] = found
             for month, contracts in by_month.items():
                 if month and len(contracts) == 1:
                     _resolved_cache[(gateway, instrument_code, f"{month}00")] = contracts[0]
@@ -146,7 +159,7 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
     # ----------------------------------------------------- pysystemtrade API
     def broker_get_futures_contract_list(self, instrument_code: str, allow_expired: bool = False) -> list[str]:
         """IB's expiries (YYYYMMDD) of the instrument's listed contracts, nearest first."""
-        return [f"{r.expiry_date:%Y%m%d}" for r in self.listed_contracts(instrument_code, allow_expired)]
+        return [r.expiry_key for r in self.listed_contracts(instrument_code, allow_expired)]
 
     def broker_get_single_contract_expiry_date(
         self, contract: futuresContract, allow_expired: bool = False
