@@ -44,7 +44,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run as a plain script from anywhere
     sys.path.insert(0, str(REPO_ROOT))
 
-from ib_async import Future, util  # noqa: E402
+from ib_async import util  # noqa: E402
 
 from ibsim import IBSim, PacingRules, SimConfig  # noqa: E402
 from ibsim import history as ib_history  # noqa: E402
@@ -52,6 +52,7 @@ from ibsim.model import Instrument  # noqa: E402
 from ibsim.session import ClientSession  # noqa: E402
 from sysbrokers.IB.client.ib_contracts_client import clear_contract_cache  # noqa: E402
 from sysbrokers.IB.client.ib_price_client import BAR_PLANS, _pacers  # noqa: E402
+from sysbrokers.IB.contract_resolution import contract_pattern  # noqa: E402
 from sysbrokers.IB.ib_connection import connectionIB  # noqa: E402
 from sysbrokers.IB.ib_futures_contract_price_data import ibFuturesContractPriceData  # noqa: E402
 from sysbrokers.IB.ib_futures_contracts_data import ibFuturesContractData  # noqa: E402
@@ -380,16 +381,8 @@ def compare(conn: connectionIB, sim: IBSim, universe: tuple[str, ...], rounds: i
     cases = []  # the nearest live contract of every instrument and the layer's own pattern for it
     for code in universe:
         front = next(i for i in listed_at_gateway(sim, code, now) if i.expiry_utc > now)
-        ib_data = config.get(code).ib_data
-        pattern = Future(
-            symbol=ib_data.ib_symbol,
-            lastTradeDateOrContractMonth=front.contract_month,
-            exchange=ib_data.ib_exchange,
-            currency=ib_data.ib_currency or "",
-            multiplier=ib_data.ib_multiplier_str,
-            tradingClass=ib_data.trading_class or "",
-        )
-        cases.append((futuresContract(code, front.contract_month), pattern))
+        contract = futuresContract(code, front.contract_month)
+        cases.append((contract, contract_pattern(config.get(code), contract.contract_date)))
     qualified = [contracts_data.ib_client.ib_futures_contract(c) for c, _ in cases]
     hour_start = now - dt.timedelta(days=20)
 

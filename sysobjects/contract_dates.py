@@ -98,8 +98,6 @@ def _to_expiry(value: object) -> expiryDate | None:
 
 def _parse_date_str(value: object) -> tuple[int, int, int]:
     """(year, month, day) of "YYYYMM", "YYYYMM00" or "YYYYMMDD"; day 0 = month only."""
-    if isinstance(value, contractDate):
-        return value.year(), value.month(), value.day()
     if not isinstance(value, str):
         raise InvalidContractDate(value, "expected a string 'YYYYMM' or 'YYYYMMDD'")
     text = value.strip()

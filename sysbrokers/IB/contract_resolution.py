@@ -169,7 +169,7 @@ def normalise_expiry(text: str, time_text: str = "", zone: str = "UTC") -> tuple
     return _parse_expiry(text, time_text, zone)[1:]
 
 
-def _parse_expiry(text: str, time_text: str, zone: str) -> tuple[str, dt.date, dt.datetime | None]:
+def _parse_expiry(text: str, time_text: str, zone: str) -> tuple[str, expiryDate, dt.datetime | None]:
     """`normalise_expiry`, with the date's "YYYYMMDD" text first."""
     raw = text.strip()
     if raw[8:9] == "-":
@@ -184,9 +184,8 @@ def _parse_expiry(text: str, time_text: str, zone: str) -> tuple[str, dt.date, d
         date_part, time_part = raw, time_text
     if len(date_part) != 8 or not date_part.isdigit():
         raise ValueError(f"IB expiry {text!r} does not start with YYYYMMDD")
-    year, month, day_of_month = int(date_part[:4]), int(date_part[4:6]), int(date_part[6:])
     try:
-        day = expiryDate(year, month, day_of_month)
+        day = expiryDate(int(date_part[:4]), int(date_part[4:6]), int(date_part[6:]))
         if not time_part or not (time_part := time_part.strip()):
             return date_part, day, None
         clock = dt.time(*map(int, time_part.split(":")))
@@ -195,14 +194,13 @@ def _parse_expiry(text: str, time_text: str, zone: str) -> tuple[str, dt.date, d
     known = _known_zone(zone)
     if known is None:
         raise ValueError(f"IB expiry {text!r}: unknown time zone {zone!r}")
-    local = dt.datetime(year, month, day_of_month, clock.hour, clock.minute, clock.second, tzinfo=known[1])
-    return date_part, day, local.astimezone(UTC)
+    return date_part, day, dt.datetime.combine(day, clock, known[1]).astimezone(UTC)
 
 
 def resolved(details: ContractDetails) -> ResolvedContract:
     """The plain-typed view of one of IB's contract details."""
     contract = details.contract
-    zone = _zone(details.timeZoneId or "UTC")[0]
+    zone = zone_of(details)
     expiry_key, expiry_date, expiry_utc = "", None, None
     if contract.lastTradeDateOrContractMonth:
         expiry_key, expiry_date, expiry_utc = _parse_expiry(

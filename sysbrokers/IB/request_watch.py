@@ -58,7 +58,6 @@ class RequestWatch:
         self._pending: list[WatchedRequest] = []
         self._timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
-        self._timer_when = 0.0
         self._listening = False
 
     def start(
@@ -80,16 +79,14 @@ class RequestWatch:
         self._pending.append(request)
         # Every request usually has the same limit, so the timer armed for an earlier request
         # fires first and re-arms for the rest: no timer is created or cancelled per request.
-        if self._timer is None or self._timer_loop is not loop or self._timer_when > request.deadline:
+        if self._timer is None or self._timer_loop is not loop or self._timer.when() > request.deadline:
             self._arm(loop, request.deadline)
         return request
 
     def finish(self, request: WatchedRequest) -> None:
         """The request ended (answered, failed or cancelled)."""
-        try:
+        if request in self._pending:  # close() may have forgotten it already
             self._pending.remove(request)
-        except ValueError:
-            pass  # already removed by close()
 
     def close(self) -> None:
         """Stop listening (the connection is closed)."""
@@ -107,7 +104,6 @@ class RequestWatch:
             self._timer.cancel()
         self._timer = loop.call_at(when, self._on_timer)
         self._timer_loop = loop
-        self._timer_when = when
 
     def _on_timer(self) -> None:
         self._timer = None

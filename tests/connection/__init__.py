@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from ibsim import IBSim
+from sysbrokers.IB.client.ib_contracts_client import clear_contract_cache
+from sysbrokers.IB.ib_connection import connectionIB
 from sysdata.config.configdata import Config, load_config
 from tests.ibsim.conftest import make_config
 
@@ -42,6 +44,28 @@ def test_config(tmp_path: Path, port: int, **overrides) -> Config:
 
 
 test_config.__test__ = False  # a helper, not a test
+
+
+def open_conn(sim: IBSim, conns, tmp_path: Path, client_id: int = 1, **overrides) -> connectionIB:
+    """A tracked connection to `sim` with `test_config` (plus `overrides`)."""
+    config = test_config(tmp_path, sim.port, **overrides)
+    return conns(connectionIB(client_id, ib_ipaddress="127.0.0.1", ib_port=sim.port, account=ACCOUNT, config=config))
+
+
+@pytest.fixture(name="fresh_contract_cache", autouse=True)
+def fresh_contract_cache_fixture():
+    """Every test gets its own gateway; cached contracts of another gateway must not leak in.
+
+    Autouse where imported (the broker and orders conftests).
+    """
+    clear_contract_cache()
+    yield
+    clear_contract_cache()
+
+
+@pytest.fixture(name="conn")
+def conn_fixture(sim, conns, tmp_path) -> connectionIB:
+    return open_conn(sim, conns, tmp_path)
 
 
 @pytest.fixture(name="sims")

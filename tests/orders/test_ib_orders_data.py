@@ -7,8 +7,6 @@ import time
 import pytest
 from ib_async import LimitOrder
 
-from sysbrokers.IB.client.ib_contracts_client import clear_contract_cache
-from sysbrokers.IB.ib_connection import connectionIB
 from sysbrokers.IB.ib_errors import IBReadOnlyError
 from sysbrokers.IB.ib_orders_data import ibOrdersData, missingOrder, orderCannotBeModified
 from sysbrokers.IB.order_checks import (
@@ -19,25 +17,8 @@ from sysbrokers.IB.order_checks import (
     OrderUnknownContract,
 )
 from sysobjects.orders import brokerOrder, orderStatus
-from tests.connection import ACCOUNT, conns_fixture, sim_fixture, sims_fixture, test_config  # noqa: F401
+from tests.connection import ACCOUNT, open_conn
 from tests.ibsim.conftest import CLOSED_MARKET
-
-
-@pytest.fixture(autouse=True)
-def _fresh_contract_cache():
-    clear_contract_cache()
-    yield
-    clear_contract_cache()
-
-
-def open_conn(sim, conns, tmp_path, client_id: int = 1, **overrides) -> connectionIB:
-    config = test_config(tmp_path, sim.port, **overrides)
-    return conns(connectionIB(client_id, ib_ipaddress="127.0.0.1", ib_port=sim.port, account=ACCOUNT, config=config))
-
-
-@pytest.fixture
-def conn(sim, conns, tmp_path) -> connectionIB:
-    return open_conn(sim, conns, tmp_path)
 
 
 @pytest.fixture

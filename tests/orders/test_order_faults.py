@@ -13,29 +13,18 @@ import os
 
 import pytest
 
-from sysbrokers.IB.client.ib_contracts_client import clear_contract_cache
 from sysbrokers.IB.connection_supervisor import EventKind
-from sysbrokers.IB.ib_connection import connectionIB
 from sysbrokers.IB.ib_errors import IBOrderRejected
 from sysbrokers.IB.ib_orders_data import ibOrdersData
 from sysobjects.orders import brokerOrder, orderStatus
-from tests.connection import ACCOUNT, conns_fixture, sim_fixture, sims_fixture, test_config  # noqa: F401
+from tests.connection import open_conn
 from tests.ibsim.conftest import FAST
 
 RESTART_RUNS = int(os.environ.get("ORDERS_RESTART_RUNS", "1"))
 
 
-@pytest.fixture(autouse=True)
-def _fresh_contract_cache():
-    clear_contract_cache()
-    yield
-    clear_contract_cache()
-
-
 def open_orders_data(sim, conns, tmp_path) -> ibOrdersData:
-    config = test_config(tmp_path, sim.port)
-    conn = conns(connectionIB(1, ib_ipaddress="127.0.0.1", ib_port=sim.port, account=ACCOUNT, config=config))
-    return ibOrdersData(conn)
+    return ibOrdersData(open_conn(sim, conns, tmp_path))
 
 
 @pytest.fixture

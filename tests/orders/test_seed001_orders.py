@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
-from sysbrokers.IB.client.ib_contracts_client import clear_contract_cache
 from sysbrokers.IB.client.ib_orders_client import ibOrdersClient
 from sysbrokers.IB.ib_connection import connectionIB
 from sysdata.data_blob import dataBlob
 from sysdata.orders import OrderStore
 from sysobjects.orders import brokerOrder, orderStatus, orderWithControls
-from tests.connection import ACCOUNT, conns_fixture, sim_fixture, sims_fixture, test_config  # noqa: F401
-
-
-@pytest.fixture(autouse=True)
-def _fresh_contract_cache():
-    clear_contract_cache()
-    yield
-    clear_contract_cache()
-
-
-@pytest.fixture
-def conn(sim, conns, tmp_path) -> connectionIB:
-    config = test_config(tmp_path, sim.port)
-    return conns(connectionIB(1, ib_ipaddress="127.0.0.1", ib_port=sim.port, account=ACCOUNT, config=config))
+from tests.connection import ACCOUNT, test_config
 
 
 def test_orders_data_section_as_written(sim, conn):

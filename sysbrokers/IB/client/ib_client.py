@@ -93,26 +93,22 @@ class ibClient:  # noqa: N801 - pysystemtrade's public name
             loop, what, contract, self.request_timeout if timeout is None else timeout, delayed_allowed
         )
         try:
-            try:
-                future = asyncio.ensure_future(make_request(), loop=loop)
-            except ConnectionError as exc:
-                raise IBNotConnected(message=f"{what}: connection to IB lost ({exc})") from exc
+            future = asyncio.ensure_future(make_request(), loop=loop)
             request.target = future
             if request.failure is not None:  # refused while being sent
                 future.cancel()
-            try:
-                result = loop.run_until_complete(future)
-            except asyncio.CancelledError:
-                if request.failure is None:
-                    raise
-                raise request.failure from None
-            except ConnectionError as exc:
-                raise IBNotConnected(message=f"{what}: connection to IB lost ({exc})") from exc
-            if request.failure is not None:  # ib_async ended the request (empty) on IB's error
-                raise request.failure
-            return result
+            result = loop.run_until_complete(future)
+        except asyncio.CancelledError:
+            if request.failure is None:
+                raise
+            raise request.failure from None
+        except ConnectionError as exc:
+            raise _lost(what, exc) from exc
         finally:
             watch.finish(request)
+        if request.failure is not None:  # ib_async ended the request (empty) on IB's error
+            raise request.failure
+        return result
 
     async def request_async(
         self,
@@ -143,6 +139,10 @@ class ibClient:  # noqa: N801 - pysystemtrade's public name
             task.uncancel()
             raise request.failure from None
         except ConnectionError as exc:
-            raise IBNotConnected(message=f"{what}: connection to IB lost ({exc})") from exc
+            raise _lost(what, exc) from exc
         finally:
             watch.finish(request)
+
+
+def _lost(what: str, exc: ConnectionError) -> IBNotConnected:
+    return IBNotConnected(message=f"{what}: connection to IB lost ({exc})")

@@ -62,12 +62,9 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
         hit = _resolved_cache.get(key)
         if hit is not None:  # no request and no event-loop run for a contract seen before
             return self._unexpired(contract, hit, allow_expired, self.ib_connection.now())
-        instrument = self.instrument_with_ib_data(contract.instrument_code)
-        pattern = contract_pattern(instrument, contract.contract_date, include_expired=allow_expired)
+        instrument, pattern = self._pattern(contract, allow_expired)
         try:
-            details = self.run_request(
-                lambda: self.ib.reqContractDetailsAsync(pattern), f"contract details for {contract.key}", pattern
-            )
+            details = self.run_request(lambda: self.ib.reqContractDetailsAsync(pattern), _what(contract), pattern)
         except IBNoSecurityDefinition:
             details = []
         return self._remember(key, instrument, contract, details)
@@ -78,15 +75,20 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
         hit = _resolved_cache.get(key)
         if hit is not None:
             return self._unexpired(contract, hit, allow_expired, await self.ib_connection.now_async())
-        instrument = self.instrument_with_ib_data(contract.instrument_code)
-        pattern = contract_pattern(instrument, contract.contract_date, include_expired=allow_expired)
+        instrument, pattern = self._pattern(contract, allow_expired)
         try:
             details = await self.request_async(
-                lambda: self.ib.reqContractDetailsAsync(pattern), f"contract details for {contract.key}", pattern
+                lambda: self.ib.reqContractDetailsAsync(pattern), _what(contract), pattern
             )
         except IBNoSecurityDefinition:
             details = []
         return self._remember(key, instrument, contract, details)
+
+    def _pattern(
+        self, contract: futuresContract, allow_expired: bool
+    ) -> tuple[futuresInstrumentWithIBConfigData, Contract]:
+        instrument = self.instrument_with_ib_data(contract.instrument_code)
+        return instrument, contract_pattern(instrument, contract.contract_date, include_expired=allow_expired)
 
     @staticmethod
     def _remember(
@@ -101,7 +103,7 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
         return chosen
 
     def _cache_key(self, contract: futuresContract) -> tuple:
-        return (self.ib_connection.address, contract.instrument_code, contract.contract_date.date_str)
+        return (self._gateway_key(), contract.instrument_code, contract.contract_date.date_str)
 
     @staticmethod
     def _unexpired(
@@ -207,6 +209,10 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
 
     def _gateway_key(self) -> tuple[Any, ...]:
         return self.ib_connection.address
+
+
+def _what(contract: futuresContract) -> str:
+    return f"contract details for {contract.key}"
 
 
 def _intersect(
