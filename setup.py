@@ -14,6 +14,8 @@ INSTALL_REQUIRES = [
     "pyarrow>=15",
     "pandas_market_calendars>=5,<6",
     "tqdm>=4.66",
+    "aiohttp>=3.9,<4",  # /health, /ready and /metrics of long-running processes (docs/operations.md)
+    "prometheus_client>=0.20",
 ]
 
 EXTRAS = {
@@ -22,6 +24,7 @@ EXTRAS = {
         "pytest-timeout>=2.3",
         "ruff>=0.6",
         "arcticdb>=6.28,<7",  # the ArcticDB price store runs the same contract suite as parquet
+        "moto[server]>=5.0,<6",  # a real S3-protocol server on loopback for the S3 price stores
     ],
     "arctic": ["arcticdb>=6.28,<7"],
 }
@@ -31,7 +34,9 @@ setup(
     version="0.1.0",
     description=__doc__,
     python_requires=">=3.11",
-    packages=find_packages(include=["sysbrokers*", "sysdata*", "sysobjects*", "sysproduction*", "ibsim*"]),
+    packages=find_packages(
+        include=["sysbrokers*", "sysdata*", "sysobjects*", "sysproduction*", "syscore*", "sysexecution*", "ibsim*"]
+    ),
     package_data={
         "ibsim": ["data/*.csv"],
         "sysbrokers": ["IB/config/*.csv", "IB/config/*.yaml"],

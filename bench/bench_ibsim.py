@@ -72,6 +72,7 @@ def start_gateway(port: int, speed: float, tick_interval: float, profile: str | 
             "--port",
             str(port),
             "--no-pacing",
+            "--no-rate-limit",  # the benchmark sends as fast as it can, ib_async's throttle off
             "--start",
             "2025-03-04T15:00:00Z",
             "--speed",

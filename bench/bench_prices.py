@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -51,12 +52,13 @@ from ibsim import history as ib_history  # noqa: E402
 from ibsim.model import Instrument  # noqa: E402
 from ibsim.session import ClientSession  # noqa: E402
 from sysbrokers.IB.client.ib_contracts_client import clear_contract_cache  # noqa: E402
-from sysbrokers.IB.client.ib_price_client import BAR_PLANS, _pacers  # noqa: E402
+from sysbrokers.IB.client.ib_price_client import BAR_PLANS  # noqa: E402
 from sysbrokers.IB.contract_resolution import contract_pattern  # noqa: E402
 from sysbrokers.IB.ib_connection import connectionIB  # noqa: E402
 from sysbrokers.IB.ib_futures_contract_price_data import ibFuturesContractPriceData  # noqa: E402
 from sysbrokers.IB.ib_futures_contracts_data import ibFuturesContractData  # noqa: E402
 from sysbrokers.IB.ib_instrument_config import load_futures_config  # noqa: E402
+from sysbrokers.IB.pacers import clear_pacers, pacers  # noqa: E402
 from sysdata.config.configdata import Config, load_config  # noqa: E402
 from sysdata.data_blob import dataBlob  # noqa: E402
 from sysobjects.contracts import futuresContract  # noqa: E402
@@ -73,9 +75,13 @@ IB_BAR_SIZE = {Frequency.Day: "1 day", Frequency.Hour: "1 hour"}
 
 
 # ------------------------------------------------------------------- gateway and connection
-def start_gateway(start: dt.datetime, pacing: PacingRules) -> IBSim:
-    """ibsim on a free loopback port, its clock frozen at `start`."""
-    return IBSim(SimConfig(port=0, start=start, speed=0.0, accounts=(ACCOUNT,), pacing=pacing)).start_in_thread()
+def start_gateway(start: dt.datetime, pacing: PacingRules, message_limit: bool = True) -> IBSim:
+    """ibsim on a free loopback port, its clock frozen at `start` (IB's 50 messages/s limit on
+    unless `message_limit` is False: part 3 sends as fast as it can on purpose)."""
+    config = SimConfig(port=0, start=start, speed=0.0, accounts=(ACCOUNT,), pacing=pacing)
+    if not message_limit:
+        config = dataclasses.replace(config, max_message_rate=None)
+    return IBSim(config).start_in_thread()
 
 
 def bench_config(folder: Path, port: int, scale: float) -> Config:
@@ -88,6 +94,7 @@ def bench_config(folder: Path, port: int, scale: float) -> Config:
             "ib_port": port,
             "broker_account": ACCOUNT,
             "ib_pacing_scale": scale,
+            "ib_pacing_profile": "strict",  # parts 1-2 measure IB's hard rules on every bar size
             "data_folder": str(folder),
             "log_level": "WARNING",
         },
@@ -97,7 +104,7 @@ def bench_config(folder: Path, port: int, scale: float) -> Config:
 def fresh_caches() -> None:
     # Every part gets a cold contract cache and a pacer with empty books.
     clear_contract_cache()
-    _pacers.clear()
+    clear_pacers()
 
 
 @dataclass
@@ -109,8 +116,8 @@ class GatewayLog:
     def attach(self, sim: IBSim) -> None:
         check = sim.pacer.check
 
-        def recording(request_key, contract_key, what_to_show, now):
-            broken = check(request_key, contract_key, what_to_show, now)
+        def recording(request_key, contract_key, what_to_show, now, bar_seconds=0.0):
+            broken = check(request_key, contract_key, what_to_show, now, bar_seconds)
             self.requests.append((now, request_key, contract_key + (what_to_show.upper(),), broken is not None))
             return broken
 
@@ -225,7 +232,7 @@ def run_seed(universe: tuple[str, ...], hourly: tuple[str, ...], start: dt.datet
             for code in codes
             for inst in listed_at_gateway(sim, code, now)
         ]
-        waited = sum(pacer.waited for pacer in _pacers.values())
+        waited = sum(pacer.waited for pacer in pacers())
         return SeedResult(summary, wall, bounds, gateway, rules, details[0], now, waited, sim.pacer.violations)
     finally:
         sim.stop_in_thread()
@@ -353,7 +360,7 @@ def p90(values: list[float]) -> float:
 
 def run_layer_vs_raw(universe: tuple[str, ...], start: dt.datetime, rounds: int) -> dict[str, Timings]:
     fresh_caches()
-    sim = start_gateway(start, PacingRules(enabled=False))
+    sim = start_gateway(start, PacingRules(enabled=False), message_limit=False)
     try:
         with tempfile.TemporaryDirectory(prefix="bench_prices_") as folder:
             # Pacing off at both ends: the gateway's rules disabled, the client's windows ~0.

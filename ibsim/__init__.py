@@ -8,7 +8,8 @@ It speaks the TWS API socket protocol (server version 178, negotiated down for o
 clients), so ib_async, ib_insync and IB's own client run against it unchanged.
 """
 
+from .config import SimConfig, Timing
 from .pacing import PacingRules
-from .server import IBSim, SimConfig, Timing
+from .server import IBSim
 
 __all__ = ["IBSim", "PacingRules", "SimConfig", "Timing"]

@@ -1,4 +1,10 @@
-"""`python -m ibsim`: run the simulated IB Gateway until interrupted."""
+"""`python -m ibsim`: run the simulated IB Gateway until interrupted.
+
+    python -m ibsim --port 4002 --start 2025-03-04T15:00:00Z --speed 60 --admin-port 4003
+    python -m ibsim --port 0 --no-rate-limit          # no 50 messages/s limit
+
+Flags are listed by `python -m ibsim --help` and in docs/simulator.md.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,14 @@ import logging
 import signal
 import sys
 
+from .config import SimConfig, Timing
 from .pacing import PacingRules
-from .server import IBSim, SimConfig, Timing
+from .server import IBSim
+
+# Exit codes (docs/operations.md). SIGINT still ends with 0: tests/ibsim/test_cli.py expects it;
+# 130 (128 + SIGINT) is the production-tool convention the other scripts follow.
+EXIT_ON_SIGNAL = {signal.SIGINT: 128 + signal.SIGINT, signal.SIGTERM: 128 + signal.SIGTERM}
+EXIT_CANNOT_LISTEN = 3
 
 
 def _parse_start(text: str) -> dt.datetime:
@@ -50,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="multiply IB's historical pacing windows (e.g. 0.01 for fast tests)",
     )
     p.add_argument("--no-pacing", action="store_true", help="do not enforce historical pacing rules")
+    p.add_argument(
+        "--max-message-rate",
+        type=int,
+        default=50,
+        help="IB's API message-rate limit per client, messages/s (default 50: error 100, then disconnect)",
+    )
+    p.add_argument("--no-rate-limit", action="store_true", help="do not enforce the API message-rate limit")
     p.add_argument("--readonly", action="store_true", help="behave as a gateway with 'Read-Only API' ticked")
     p.add_argument(
         "--admin-port",
@@ -84,24 +103,37 @@ def main(argv: list[str] | None = None) -> int:
         state_file=args.state_file,
         tws_zone=args.tws_zone,
         readonly_api=args.readonly,
+        max_message_rate=None if args.no_rate_limit else args.max_message_rate,
         admin_port=args.admin_port,
         timing=Timing(tick_interval=args.tick_interval),
     )
 
-    async def serve() -> None:
+    async def serve() -> int:
         sim = IBSim(config)
         await sim.start()
         if sim.admin_port is not None:
             logging.getLogger("ibsim").info("admin channel on 127.0.0.1:%d", sim.admin_port)
         stop = asyncio.Event()
+        received: list[int] = []
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
-        await sim.stop()
 
-    asyncio.run(serve())
-    return 0
+        def on_signal(signum: int) -> None:
+            received.append(signum)
+            stop.set()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal, sig)
+        await stop.wait()
+        await sim.stop()  # a safe point: sessions closed, state file saved
+        signum = received[0]
+        print(f"ibsim: interrupted ({signal.Signals(signum).name})", file=sys.stderr)
+        return EXIT_ON_SIGNAL[signum]
+
+    try:
+        return asyncio.run(serve())
+    except OSError as exc:  # the port is taken or the address is not ours
+        print(f"ibsim: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_CANNOT_LISTEN
 
 
 if __name__ == "__main__":

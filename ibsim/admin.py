@@ -29,13 +29,13 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .server import IBSim
+    from .interfaces import Gateway
 
 log = logging.getLogger("ibsim.admin")
 
 
 class AdminServer:
-    def __init__(self, sim: IBSim, host: str, port: int):
+    def __init__(self, sim: Gateway, host: str, port: int):
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the admin channel listens on loopback only")
         self.sim = sim

@@ -1,5 +1,10 @@
 """Order, fill, position and account engine of the simulated gateway (no sockets).
 
+    broker = Broker(accounts=["DU123456"], base_currency="USD", initial_cash=1e6,
+                    instrument_by_con_id=catalog.by_con_id, market=market, fx_rate=fx_rate)
+    events = broker.place_order(client_id, order_id, instrument, order_spec, now)
+    events += broker.step(later)          # fills, triggers, expiries
+
 The server hands every order request to a `Broker` and turns the returned events into wire
 messages. Fills are derived from a market object (`MarketView`): market orders take the touch up
 to the displayed size per step, resting limits fill at their price when the traded path crosses
@@ -115,6 +120,11 @@ InstrumentLookup = Callable[[int], Instrument | None]
 FxRate = Callable[[str, dt.datetime], float]
 
 
+# execDetails lastLiquidity: IB's codes for who provided the liquidity of a fill
+LIQUIDITY_ADDED = 1
+LIQUIDITY_REMOVED = 2
+
+
 @dataclass
 class OrderSpec:
     """The order fields the engine reads; the server's decoded order has the same names."""
@@ -225,6 +235,7 @@ class Fill:
     commission: float
     commission_currency: str
     realized_pnl: float | None  # None on opening fills (the wire sends UNSET_DOUBLE)
+    last_liquidity: int = LIQUIDITY_REMOVED  # 1 added (a resting limit was hit), 2 removed (took the touch)
 
 
 @dataclass
@@ -651,8 +662,10 @@ class Broker:
         values = self._summary_values(v)
         ccys = self._currencies(v)
         out: list[tuple[str, str, str]] = []
+        ledger: list[tuple[str, str, str]] = []
         for tag in tags:
             if tag.startswith("$LEDGER"):
+                out, ledger = ledger, out  # ledger rows are collected apart
                 which = tag.partition(":")[2].upper()
                 if which == "ALL":
                     out += self._ledger_rows(v, ccys, include_base=True)
@@ -664,7 +677,8 @@ class Broker:
                         for k, val, c in self._ledger_rows(v, ccys, include_base=True)
                         if c == "BASE"
                     ]
-            elif tag in values:
+                out, ledger = ledger, out
+            elif tag in values and all(row[0] != tag for row in out):
                 out.append(
                     (
                         tag,
@@ -672,7 +686,10 @@ class Broker:
                         "" if tag in _NO_CCY_TAGS else self.base_currency,
                     )
                 )
-        return out
+        # TWS's order, whatever the order asked for: the tags without a currency, then those with
+        # one, each alphabetically (real gateway recording, ghill2/pyfutures test_connect.json).
+        out.sort(key=lambda row: (row[2] != "", row[0]))
+        return out + ledger
 
     def pnl(self, account: str, now: dt.datetime) -> tuple[float, float, float]:
         """reqPnL figures (daily, unrealized, realized today) in the base currency."""
@@ -903,14 +920,15 @@ class Broker:
                 return events + self._ioc_leftover(record, now)
             record.triggered = triggered_now = True
         events += self._set_status(record, SUBMITTED)
-        price = self._fill_price(record, inst, quote, start, now, arrival or triggered_now)
-        if price is not None:
+        priced = self._fill_price(record, inst, quote, start, now, arrival or triggered_now)
+        if priced is not None:
+            price, liquidity = priced
             size = quote.ask_size if record.sign > 0 else quote.bid_size
             qty = min(record.remaining, float(max(size, 0)))
             if inst.sec_type == "FUT":
                 qty = math.floor(qty)
             if qty > 0:
-                events.append(self._execute(record, inst, qty, price, now))
+                events.append(self._execute(record, inst, qty, price, now, liquidity))
         return events + self._ioc_leftover(record, now)
 
     def _fill_price(
@@ -921,20 +939,24 @@ class Broker:
         start: dt.datetime,
         now: dt.datetime,
         fresh: bool,
-    ) -> float | None:
-        """Price of a fill at `now`, or None when the order does not trade this step."""
+    ) -> tuple[float, int] | None:
+        """(price, lastLiquidity) of a fill at `now`, or None when the order does not trade this step.
+
+        An order that takes the touch removes liquidity (2); a resting limit that the traded path
+        reaches added it (1).
+        """
         touch = quote.ask if record.sign > 0 else quote.bid
         if record.order_type in ("MKT", "STP"):
-            return touch if math.isfinite(touch) else None
+            return (touch, LIQUIDITY_REMOVED) if math.isfinite(touch) else None
         limit = record.lmt_price
         if not fresh and now > start:
             # a resting limit fills at its price once the traded path reaches it
             low, high = self.market.path_between(inst, start, now)
             crossed = low <= limit if record.sign > 0 else high >= limit
             if crossed:
-                return limit
+                return limit, LIQUIDITY_ADDED
         if math.isfinite(touch) and (touch <= limit if record.sign > 0 else touch >= limit):
-            return touch  # marketable: the touch is at least as good as the limit
+            return touch, LIQUIDITY_REMOVED  # marketable: the touch is at least as good as the limit
         return None
 
     def _ioc_leftover(self, record: OrderRecord, now: dt.datetime) -> list[Event]:
@@ -970,6 +992,7 @@ class Broker:
         qty: float,
         price: float,
         now: dt.datetime,
+        liquidity: int = 2,
     ) -> FillEvent:
         acct = self.accounts[record.account]
         commission, comm_ccy = self._commission(inst, qty, price, now)
@@ -1002,6 +1025,7 @@ class Broker:
             commission=commission,
             commission_currency=comm_ccy,
             realized_pnl=realized,
+            last_liquidity=liquidity,
         )
         self._next_exec_seq += 1
         self.fills.append(fill)

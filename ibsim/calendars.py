@@ -1,5 +1,8 @@
 """Exchange holiday calendars and trading-session templates for the simulator.
 
+    for s in sessions(instrument, start_utc, end_utc): print(s.trade_date, s.segments)
+    add_business_days("CME", dt.date(2025, 3, 4), 1)
+
 Holidays are computed from rules (Easter by the Gregorian computus), valid for 2015-2035.
 A session is identified by its trade date; a holiday trade date has no session at all (the
 simulator does not model abbreviated holiday sessions). Session times come from named

@@ -1,5 +1,9 @@
 """The simulator's product catalog: products, contract listing, expiry rules and matching.
 
+    catalog = Catalog()
+    es = catalog.match(Future("ES", "202506", "CME"), as_of=now)         # [Instrument]
+    chain = catalog.instruments_for(catalog.product("GE", "CME"), now, include_expired=True)
+
 Products come from `ibsim/data/products.csv`. Every futures contract is derived from its
 product: the last trade date from a named rule (`LAST_TRADE_RULES`), the listing date from
 the listing cycle, the conId from a stable hash, so everything is deterministic and moves
@@ -498,6 +502,29 @@ class Catalog:
             and (not sec_type or p.sec_type == sec_type)
         ]
         return found[0] if len(found) == 1 else None
+
+    def market_rule_ticks(self, rule_id: int) -> float | None:
+        """The price increment of a market rule id used by some product (None if no product uses it)."""
+        for p in self.products.values():
+            if str(rule_id) in str(p.market_rule_id).split(","):
+                return p.min_tick
+        return None
+
+    def matching_symbols(self, pattern: str) -> list[tuple[int, str, str, str, str, tuple[str, ...], str]]:
+        """reqMatchingSymbols: the underlyings whose symbol starts with `pattern` (at most 16)."""
+        pattern = pattern.strip().upper()
+        rows = []
+        if not pattern:
+            return rows
+        for p in sorted(self.products.values(), key=lambda p: (p.symbol, p.exchange)):
+            if not p.symbol.upper().startswith(pattern):
+                continue
+            if p.sec_type == "FUT":
+                rows.append((p.under_con_id, p.symbol, "IND", p.exchange, p.currency, ("FUT",), p.long_name))
+            else:
+                con_id = getattr(p, "con_id", 0)
+                rows.append((con_id, p.symbol.split(".")[0], "CASH", p.exchange, p.currency, (), p.long_name))
+        return rows[:16]
 
     def _today(self) -> dt.datetime:
         if self._today_fn is None:

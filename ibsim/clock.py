@@ -1,4 +1,10 @@
-"""The simulated clock: starts at a chosen instant and runs at a chosen speed."""
+"""The simulated clock: starts at a chosen instant and runs at a chosen speed.
+
+    clock = SimClock(dt.datetime(2025, 3, 4, 15, tzinfo=dt.UTC), speed=60)
+    clock.now(); clock.advance(3600); clock.set_speed(0)
+
+Thread-safe: tests move the clock from their own thread while the gateway reads it.
+"""
 
 from __future__ import annotations
 

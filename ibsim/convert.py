@@ -1,4 +1,10 @@
-"""Mapping between the simulator's domain objects (catalog, order engine) and wire messages."""
+"""Mapping between the simulator's domain objects (catalog, order engine) and wire messages.
+
+    for message in event_messages(gateway, broker_event, session.version): session.send(message)
+    fields = contract_fields(instrument)       # the 12 contract fields of orders and fills
+
+Everything here is a pure function of the gateway's state; nothing is sent from here.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from .model import Instrument
 
 if TYPE_CHECKING:
     from .catalog import Catalog
-    from .server import IBSim
+    from .interfaces import Gateway
 
 # Placeholder in a message list: "schedule this fill's commission report" (it follows the fill).
 COMMISSION_LATER = object()
@@ -82,11 +88,11 @@ def details_data(
     )
 
 
-def _instrument(server: IBSim, order: b.OrderRecord) -> Instrument:
+def _instrument(server: Gateway, order: b.OrderRecord) -> Instrument:
     return order.instrument if order.instrument is not None else server.instrument(order.con_id)
 
 
-def open_order_data(server: IBSim, order: b.OrderRecord, what_if: b.WhatIfResult | None = None) -> m.OpenOrderData:
+def open_order_data(server: Gateway, order: b.OrderRecord, what_if: b.WhatIfResult | None = None) -> m.OpenOrderData:
     inst = _instrument(server, order)
     spec = order.spec
     data = m.OpenOrderData(
@@ -135,7 +141,7 @@ def open_order_data(server: IBSim, order: b.OrderRecord, what_if: b.WhatIfResult
     return data
 
 
-def _completed_time(server: IBSim, order: b.OrderRecord) -> str:
+def _completed_time(server: Gateway, order: b.OrderRecord) -> str:
     if order.completed is None:
         return ""
     return order.completed.astimezone(server.tws_zoneinfo).strftime("%Y%m%d %H:%M:%S ") + server.config.tws_zone
@@ -157,11 +163,11 @@ def order_status_message(order: b.OrderRecord) -> list:
     )
 
 
-def order_messages(server: IBSim, order: b.OrderRecord, version: int) -> list[list]:
+def order_messages(server: Gateway, order: b.OrderRecord, version: int) -> list[list]:
     return [m.open_order(open_order_data(server, order), version), order_status_message(order)]
 
 
-def execution_data(server: IBSim, fill: b.Fill) -> m.ExecutionData:
+def execution_data(server: Gateway, fill: b.Fill) -> m.ExecutionData:
     inst = server.instrument(fill.con_id)
     when = fill.time.astimezone(server.tws_zoneinfo).strftime("%Y%m%d %H:%M:%S ") + server.config.tws_zone
     return m.ExecutionData(
@@ -179,6 +185,7 @@ def execution_data(server: IBSim, fill: b.Fill) -> m.ExecutionData:
         cum_qty=float(fill.cum_qty),
         avg_price=fill.avg_price,
         order_ref=fill.order_ref,
+        last_liquidity=fill.last_liquidity,
     )
 
 
@@ -186,7 +193,7 @@ def commission_message(fill: b.Fill) -> list:
     return m.commission_report(fill.exec_id, fill.commission, fill.commission_currency, fill.realized_pnl)
 
 
-def event_messages(server: IBSim, event: object, version: int) -> list:
+def event_messages(server: Gateway, event: object, version: int) -> list:
     """The messages TWS sends for one order-engine event, in TWS's order."""
     if isinstance(event, b.OrderUpdated):
         return order_messages(server, event.order, version)

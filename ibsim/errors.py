@@ -1,4 +1,11 @@
-"""IB error codes and texts as the simulated gateway sends them (TWS wording)."""
+"""IB error codes and texts as the simulated gateway sends them (TWS wording).
+
+    session.error(req_id, 200)                                   # the TWS text of 200
+    text(321, code="bQ", cause="Please enter a valid security type")
+    hmds("Historical data request pacing violation")             # a 162 text
+
+Texts follow the TWS wording recorded from real gateways (docs/simulator.md).
+"""
 
 from __future__ import annotations
 
@@ -38,6 +45,10 @@ TEXTS: dict[int, str] = {
         "Please switch to use yyyymmdd-hh:mm:ss in UTC or use instrument time zone, like US/Eastern. "
         "Implied time zone functionality will be removed in the next API release"
     ),
+    10089: (
+        "Requested market data requires additional subscription for API. "
+        "See link in 'Market Data Connections' dialog for more details."
+    ),
     10167: "Requested market data is not subscribed. Displaying delayed market data.",
     10197: "No market data during competing live session",
 }
@@ -50,6 +61,7 @@ FARMS: dict[int, tuple[str, ...]] = {
     2104: ("usfarm", "usfuture", "eufarm", "cashfarm"),
     2105: ("ushmds", "euhmds"),
     2106: ("ushmds", "euhmds"),
+    2107: ("ushmds", "euhmds"),
     2157: ("secdefil",),
     2158: ("secdefil",),
 }
@@ -57,6 +69,9 @@ FARMS: dict[int, tuple[str, ...]] = {
 # Which farm notices a connectivity loss sends, and which its recovery sends.
 FARMS_BROKEN = (2103, 2105, 2157)
 FARMS_OK = (2104, 2106, 2158)
+# At connect an idle HMDS farm is reported inactive (2107), as a real gateway does (recording in
+# ghill2/pyfutures: 2104 usfarm, 2107 ushmds, 2158 secdefil).
+FARMS_AT_CONNECT = (2104, 2107, 2158)
 
 
 def text(error_code: int, /, **fields: object) -> str:

@@ -1,5 +1,9 @@
 """Fault injection: the gateway misbehaving the way a real one does.
 
+    sim.faults.daily_restart(down_seconds=5)
+    sim.faults.connectivity_lost(restore="1101", after=2)
+    sim.faults.reject_next_orders(1)
+
 Every public method may be called from any thread (tests drive the gateway from their own
 thread); the work runs on the gateway's event loop.
 """
@@ -13,8 +17,7 @@ from typing import TYPE_CHECKING
 from . import convert, errors
 
 if TYPE_CHECKING:
-    from .server import IBSim
-    from .session import ClientSession
+    from .interfaces import Gateway, Session
 
 log = logging.getLogger("ibsim.faults")
 
@@ -24,7 +27,7 @@ RESTORE_CODES = ("1101", "1102")
 class FaultInjector:
     """Python API for injecting faults into a running `IBSim`."""
 
-    def __init__(self, sim: IBSim):
+    def __init__(self, sim: Gateway):
         self.sim = sim
         self.commission_delay: float | None = None  # seconds; None = the normal short delay
         self._drop_commissions = 0
@@ -32,6 +35,7 @@ class FaultInjector:
         self._duplicate_status = 0
         self._pending: set[asyncio.Handle | asyncio.Task] = set()
         self.restarts = 0
+        self._unanswered: set[int] = set(sim.config.unanswered_requests)
 
     # -------------------------------------------------------------- public
     def daily_restart(self, down_seconds: float = 5.0, wait: bool = False) -> None:
@@ -91,6 +95,15 @@ class FaultInjector:
         """The next `count` orderStatus messages are each sent twice."""
         self._duplicate_status += count
 
+    def leave_unanswered(self, *msg_ids: int) -> None:
+        """The gateway stops answering these request ids (e.g. 81 reqMatchingSymbols), as a hung
+        data farm would: the client waits for its own time limit."""
+        self._unanswered.update(int(i) for i in msg_ids)
+
+    def answer_all(self) -> None:
+        """Undo `leave_unanswered`: every request is answered again."""
+        self._unanswered.clear()
+
     def disconnect_client(self, client_id: int) -> None:
         """Drop one client's socket (as a network failure would)."""
 
@@ -102,6 +115,9 @@ class FaultInjector:
         self.sim.call(drop)
 
     # ------------------------------------------------- used by the gateway
+    def is_unanswered(self, msg_id: int) -> bool:
+        return msg_id in self._unanswered
+
     def is_commission_missing(self, exec_id: str) -> bool:
         return exec_id in self._missing_commissions
 
@@ -111,7 +127,7 @@ class FaultInjector:
             return True
         return False
 
-    def send_commission(self, session: ClientSession, fill) -> None:
+    def send_commission(self, session: Session, fill) -> None:
         if self._drop_commissions > 0:
             self._drop_commissions -= 1
             self._missing_commissions.add(fill.exec_id)
@@ -125,7 +141,7 @@ class FaultInjector:
         handle = loop.call_later(delay, self._deliver, session, msg)
         self._pending.add(handle)
 
-    def _deliver(self, session: ClientSession, msg: list) -> None:
+    def _deliver(self, session: Session, msg: list) -> None:
         self._pending = {h for h in self._pending if not getattr(h, "cancelled", lambda: False)()}
         if not session.closed:
             session.send(msg)
@@ -140,13 +156,13 @@ class FaultInjector:
         sim = self.sim
         self.restarts += 1
         log.warning("daily restart: closing all connections, refusing connections for %.1fs", down_seconds)
-        await sim._stop_listening()
+        await sim.stop_listening()
         await sim.drop_all_connections()
         sim.save_state()
 
         async def come_back():
             await asyncio.sleep(down_seconds)
-            await sim._listen()
+            await sim.listen()
             log.warning("daily restart finished: accepting connections on port %d", sim.port)
 
         task = asyncio.create_task(come_back())

@@ -1,4 +1,10 @@
-"""Historical-data request rules: bar sizes, durations, limits and reply formatting."""
+"""Historical-data request rules: bar sizes, durations, limits and reply formatting.
+
+    window = window_for(end, "1 Y", "1 day")             # or HistoryRequestError (321/162)
+    rows = format_rows(bars, "1 day", 1, "UTC", decimals)
+
+IB's limits (bar sizes, maximum durations, expired and small-bar history) live here.
+"""
 
 from __future__ import annotations
 
@@ -89,6 +95,15 @@ def normalise_bar_size(bar_size: str) -> str:
             f"Legal ones are: {legal}",
         )
     return size
+
+
+_UNIT_SECONDS = {"secs": 1, "min": 60, "mins": 60, "hour": 3600, "hours": 3600, "day": DAY, "week": 7 * DAY}
+
+
+def bar_seconds(bar_size: str) -> int:
+    """Length of a (normalised) bar size in seconds; a month counts as 31 days."""
+    count, unit = bar_size.split()
+    return int(count) * _UNIT_SECONDS.get(unit, 31 * DAY)
 
 
 def parse_duration(text: str) -> tuple[int, str]:
@@ -196,6 +211,7 @@ __all__ = [
     "SMALL_BAR_HISTORY",
     "WHAT_TO_SHOW",
     "Window",
+    "bar_seconds",
     "format_rows",
     "header_time",
     "last_bar_row",
@@ -204,3 +220,50 @@ __all__ = [
     "price_decimals",
     "window_for",
 ]
+
+
+def concat_bars(parts: list[Bars]) -> Bars:
+    """Bars of consecutive windows in one series, in time order; a bar whose time is not after the
+    previous part's last bar is dropped (segments that touch at a roll)."""
+    import numpy as np
+
+    kept: list[Bars] = []
+    last = None
+    for bars in parts:
+        if len(bars) == 0:
+            continue
+        keep = np.ones(len(bars), dtype=bool) if last is None else bars.time > last
+        if not keep.any():
+            continue
+        dates = None if bars.trade_date is None else [d for d, k in zip(bars.trade_date, keep, strict=True) if k]
+        kept.append(
+            Bars(
+                bars.time[keep],
+                bars.open[keep],
+                bars.high[keep],
+                bars.low[keep],
+                bars.close[keep],
+                bars.volume[keep],
+                bars.wap[keep],
+                bars.count[keep],
+                dates,
+            )
+        )
+        last = int(bars.time[keep][-1])
+    if not kept:
+        return Bars.empty()
+    if len(kept) == 1:
+        return kept[0]
+    dates = None if any(b.trade_date is None for b in kept) else [d for b in kept for d in b.trade_date]
+    cat = np.concatenate
+    return Bars(
+        cat([b.time for b in kept]),
+        cat([b.open for b in kept]),
+        cat([b.high for b in kept]),
+        cat([b.low for b in kept]),
+        cat([b.close for b in kept]),
+        cat([b.volume for b in kept]),
+        cat([b.wap for b in kept]),
+        cat([b.count for b in kept]),
+        dates,
+    )

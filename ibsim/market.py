@@ -1,5 +1,9 @@
 """Deterministic market model of the simulator: one price path per contract.
 
+    market = MarketModel(catalog.sessions_for_instrument, seed=7)
+    bars = market.bars(instrument, start_utc, end_utc, "1 min", "TRADES")
+    quote = market.quote(instrument, now)                  # bid/ask/last, session stats
+
 Everything is a pure function of (global seed, product, contract, time), so any window can be
 produced without generating what precedes it, and every view is derived top-down from one path:
 
@@ -28,7 +32,8 @@ Conventions chosen here (IB leaves them open or the model needs one):
 * A daily bar belongs to a request window when its session *starts* inside the window; its `time`
   is midnight UTC of the trade date. Weeks (Monday-based) and months are labelled by their first
   trade date, and include every session of the period (up to the request end).
-* Bars with zero volume have wap = close.
+* Prices move only in bars that trade: bars with zero volume have open = high = low = close =
+  wap = the last traded price (the path is drawn with no variance time where nothing trades).
 * BID_ASK bars: open = time-weighted average bid, high = max ask, low = min bid, close =
   time-weighted average ask; the per-minute average bid/ask is (o+h+l+c)/4 of the minute's path
   -/+ its spread offsets, so BID_ASK open/close of a minute differ slightly from the average of its
@@ -107,6 +112,7 @@ _MAX_CARRY = 0.03  # |annual basis| drawn per product
 _GAP = 0.2  # open gap in session sigmas
 _EXCURSION = 0.45  # high/low beyond open/close, in session sigmas
 _ETH_VOL = 0.45  # path volatility outside RTH relative to RTH
+_REDRAWS = 12  # attempts to settle a bar's path on the children that trade
 _ETH_VOLUME = 0.1  # per-minute volume weight outside RTH relative to RTH
 _WIDTH = 1536  # minute rows are padded to a multiple of this (fixed, so rows never depend on batches)
 _BATCH = 64  # sessions generated together
@@ -367,7 +373,13 @@ def _tilt(logw: np.ndarray, x: np.ndarray, iters: int = 8) -> np.ndarray:
 
 
 def _feasible(
-    cv: np.ndarray, ch: np.ndarray, cl: np.ndarray, mask: np.ndarray, v: np.ndarray, w: np.ndarray
+    cv: np.ndarray,
+    ch: np.ndarray,
+    cl: np.ndarray,
+    mask: np.ndarray,
+    v: np.ndarray,
+    w: np.ndarray,
+    floor: np.ndarray | None = None,
 ) -> np.ndarray:
     """Rebalance child volumes so each parent wap can be met by child waps inside their bars.
 
@@ -402,6 +414,8 @@ def _feasible(
     order = np.argsort(-gain, axis=1, kind="stable")
     g = np.take_along_axis(gain, order, axis=1)
     vol = np.take_along_axis(sub, order, axis=1)
+    if floor is not None:  # children that must keep trading keep one contract
+        vol = vol - np.minimum(np.take_along_axis(floor[rows], order, axis=1), vol)
     cum = np.cumsum(g * vol, axis=1)
     before = cum - g * vol
     partial = np.ceil((need - before) / np.where(g > 0, g, 1.0))
@@ -419,8 +433,9 @@ def _feasible(
     hs, ls = (sf * ch[rows]).sum(axis=1), (sf * cl[rows]).sum(axis=1)
     still = (hs < target[rows] - tol[rows]) | (ls > target[rows] + tol[rows])
     if still.any():
-        sub[still] = 0
-        sub[k[still], best[still]] = v[rows][still]
+        keep = np.zeros_like(sub) if floor is None else np.minimum(floor[rows], sub)
+        sub[still] = keep[still]
+        sub[k[still], best[still]] += v[rows][still] - keep[still].sum(axis=1)
     out = cv.copy()
     out[rows] = sub
     return out
@@ -440,6 +455,38 @@ def _counts(n: np.ndarray, cv: np.ndarray) -> np.ndarray:
     return out
 
 
+def _bridge(
+    parent: dict[str, np.ndarray], tau: np.ndarray, mask: np.ndarray, z: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Children's open, high, low, close (ticks) on a Brownian bridge from the parent's open to its
+    close over variance times `tau`, mapped monotonically onto the parent's [low, high]."""
+    o, h, l, c = (parent[k][:, None].astype(np.float64) for k in ("o", "h", "l", "c"))  # noqa: E741
+    ctau = np.cumsum(tau, axis=1)
+    total = ctau[:, -1:]
+    frac = ctau / total
+    walk = np.cumsum(z[0] * np.sqrt(tau), axis=1)
+    scale = parent["sigma"][:, None] / np.sqrt(total)
+    # Brownian bridge from the parent's open to its close (exact at both ends)
+    r_end = o + (c - o) * frac + scale * (walk - frac * walk[:, -1:])
+    r_beg = np.concatenate([o, r_end[:, :-1]], axis=1)
+    ex = 0.5 * scale * np.sqrt(tau)
+    moves = tau > 0
+    raw_h = np.where(moves, np.maximum(r_beg, r_end) + np.abs(z[1]) * ex + 1e-3, r_end)
+    raw_l = np.where(moves, np.minimum(r_beg, r_end) - np.abs(z[2]) * ex - 1e-3, r_end)
+    hi, lo = np.maximum(o, c), np.minimum(o, c)
+    rmax = np.where(mask, raw_h, -np.inf).max(axis=1, keepdims=True)
+    rmin = np.where(mask, raw_l, np.inf).min(axis=1, keepdims=True)
+    ku = (h - hi) / np.where(rmax > hi, rmax - hi, 1.0)
+    kd = (lo - l) / np.where(lo > rmin, lo - rmin, 1.0)
+
+    def fit(x: np.ndarray) -> np.ndarray:
+        # monotone piecewise-linear: identity on [lo, hi], stretched onto [l, lo] and [hi, h]
+        y = np.where(x > hi, hi + (x - hi) * ku, np.where(x < lo, lo - (lo - x) * kd, x))
+        return np.where(mask, np.rint(y), c)
+
+    return fit(r_beg), fit(raw_h), fit(raw_l), fit(r_end), scale
+
+
 def _fill(
     parent: dict[str, np.ndarray],
     tau: np.ndarray,
@@ -453,33 +500,10 @@ def _fill(
     parent: o, h, l, c (ticks), v, n (int), w (float ticks), sigma (path scale, ticks).
     tau: variance time per child (0 where masked); z: (4, P, K) normals; profile: volume weights.
     """
-    o, h, l, c = (parent[k][:, None].astype(np.float64) for k in ("o", "h", "l", "c"))  # noqa: E741
     tau = np.where(mask, tau, 0.0)
-    ctau = np.cumsum(tau, axis=1)
-    total = ctau[:, -1:]
-    frac = ctau / total
-    walk = np.cumsum(z[0] * np.sqrt(tau), axis=1)
-    scale = parent["sigma"][:, None] / np.sqrt(total)
-    # Brownian bridge from the parent's open to its close (exact at both ends)
-    r_end = o + (c - o) * frac + scale * (walk - frac * walk[:, -1:])
-    r_beg = np.concatenate([o, r_end[:, :-1]], axis=1)
-    ex = 0.5 * scale * np.sqrt(tau)
-    raw_h = np.maximum(r_beg, r_end) + np.abs(z[1]) * ex + 1e-3
-    raw_l = np.minimum(r_beg, r_end) - np.abs(z[2]) * ex - 1e-3
-    hi, lo = np.maximum(o, c), np.minimum(o, c)
-    rmax = np.where(mask, raw_h, -np.inf).max(axis=1, keepdims=True)
-    rmin = np.where(mask, raw_l, np.inf).min(axis=1, keepdims=True)
-    ku = (h - hi) / (rmax - hi)
-    kd = (lo - l) / (lo - rmin)
-
-    def fit(x: np.ndarray) -> np.ndarray:
-        # monotone piecewise-linear: identity on [lo, hi], stretched onto [l, lo] and [hi, h]
-        y = np.where(x > hi, hi + (x - hi) * ku, np.where(x < lo, lo - (lo - x) * kd, x))
-        return np.where(mask, np.rint(y), c)
-
-    co, ch, cl, cc = fit(r_beg), fit(raw_h), fit(raw_l), fit(r_end)
-
-    v, n, w = parent["v"], parent["n"], parent["w"]
+    co, ch, cl, cc, scale = _bridge(parent, tau, mask, z)
+    h, l, w = parent["h"][:, None], parent["l"][:, None], parent["w"]  # noqa: E741
+    v, n = parent["v"], parent["n"]
     typical = (ch + cl + cc) / 3.0
     logw = np.where(
         mask & (profile > 0),
@@ -492,6 +516,38 @@ def _fill(
     trades = _split(n, p)
     cv = _feasible(trades + _split(v - n, p * (trades > 0)), ch, cl, mask, v, w)
     cn = _counts(n, cv)
+    # Prices move only where trades happen: the path is drawn again with no variance time in the
+    # children without trades, so they are flat at the last traded price, and the parent's open,
+    # close, high and low all fall in children that trade. Volumes then rebalance for the waps,
+    # keeping every child that trades trading.
+    pending = np.flatnonzero((cn > 0).any(axis=1) & ~((cn > 0) | ~mask).all(axis=1))
+    moving = cn[pending] > 0
+    for attempt in range(_REDRAWS):
+        if not pending.size:
+            break
+        sub = {key: val[pending] for key, val in parent.items()}
+        m_, t_, z_ = mask[pending], np.where(moving, tau[pending], 0.0), z[:, pending]
+        fo, fh, fl, fc, fscale = _bridge(sub, t_, m_, z_)
+        # first keep every child that trades trading; then let volume move where the wap needs it
+        floor = moving.astype(np.int64) if attempt == 0 else None
+        fv = _feasible(cv[pending], fh, fl, m_, sub["v"], sub["w"], floor=floor)
+        fn = _counts(sub["n"], fv)
+        vf = fv.astype(np.float64)
+        target = sub["v"] * sub["w"]
+        tol = 1e-9 * np.maximum(np.abs(target), 1.0)
+        reach = ((vf * fh).sum(axis=1) >= target - tol) & ((vf * fl).sum(axis=1) <= target + tol)
+        flat = ((fn > 0) | ~m_ | ((fh == fl) & (fo == fc) & (fo == fh))).all(axis=1)
+        ok = reach & flat
+        done = pending[ok]
+        co[done], ch[done], cl[done], cc[done] = fo[ok], fh[ok], fl[ok], fc[ok]
+        scale[done], cv[done], cn[done] = fscale[ok], fv[ok], fn[ok]
+        # rows not settled: draw again with the children that trade now (the rare thin rows that
+        # never settle keep their first draw)
+        moving = (fn > 0)[~ok]
+        pending = pending[~ok]
+        keep = moving.any(axis=1)
+        pending, moving = pending[keep], moving[keep]
+    typical = (ch + cl + cc) / 3.0
     # waps: blend towards the children's highs or lows so the parent wap is met exactly
     vf = cv.astype(np.float64)
     vt = np.where(v > 0, v, 1).astype(np.float64)[:, None]
@@ -952,6 +1008,8 @@ class MarketModel:
         volume = np.rint(params.volume * life * np.exp(0.35 * z[3])).astype(np.int64)
         size = params.trade_size * np.exp(0.2 * z[4])
         count = np.where(volume > 0, np.clip(np.rint(volume / size), 1, volume), 0).astype(np.int64)
+        # a session without trades has no price range
+        open_, high, low = (np.where(volume > 0, x, close) for x in (open_, high, low))
         wap = np.where(volume > 0, (open_ + high + low + close) / 4.0, close)
         i64 = np.int64
         return _Daily(

@@ -1,5 +1,8 @@
 """Message ids, request decoders and reply encoders of the simulated gateway.
 
+    request = decode_request(msg_id, fields, version=178)   # e.g. ReqHistoricalData
+    frame = encode_frame(historical_data(req_id, start, end, rows))
+
 Layouts follow tws-protocol.md section 4 at server versions 166..178 (ib_async negotiates
 178, ib_insync 176). Decoders read requests sequentially, as TWS does, because conditional
 blocks (combo legs, delta-neutral, algo, conditions...) shift every later field. Encoders
@@ -120,13 +123,30 @@ class Out(enum.IntEnum):
     POSITION_MULTI_END = 72
     ACCOUNT_UPDATE_MULTI = 73
     ACCOUNT_UPDATE_MULTI_END = 74
+    SCANNER_PARAMETERS = 19
+    DISPLAY_GROUP_LIST = 67
+    DISPLAY_GROUP_UPDATED = 68
+    SECURITY_DEFINITION_OPTION_PARAMETER_END = 76
+    SOFT_DOLLAR_TIERS = 77
+    FAMILY_CODES = 78
+    SYMBOL_SAMPLES = 79
+    MKT_DEPTH_EXCHANGES = 80
     TICK_REQ_PARAMS = 81
+    SMART_COMPONENTS = 82
+    NEWS_PROVIDERS = 85
+    HISTORICAL_NEWS_END = 87
     HEAD_TIMESTAMP = 88
     HISTORICAL_DATA_UPDATE = 90
+    MARKET_RULE = 93
     PNL = 94
     PNL_SINGLE = 95
+    HISTORICAL_TICKS = 96
+    HISTORICAL_TICKS_BID_ASK = 97
+    HISTORICAL_TICKS_LAST = 98
+    TICK_BY_TICK = 99
     COMPLETED_ORDER = 101
     COMPLETED_ORDERS_END = 102
+    USER_INFO = 107
 
 
 # ======================================================================================
@@ -193,6 +213,56 @@ def contract_kwargs(c: ContractFields) -> dict[str, object]:
 class UnknownRequest:
     msg_id: int
     fields: list[str]
+
+
+@dataclass
+class ReqHistoricalTicks:
+    req_id: int
+    contract: ContractSpec
+    start_date_time: str
+    end_date_time: str
+    number_of_ticks: int
+    what_to_show: str
+    use_rth: bool
+    ignore_size: bool
+    options: str
+
+
+@dataclass
+class ReqTickByTickData:
+    req_id: int
+    contract: ContractSpec
+    tick_type: str
+    number_of_ticks: int
+    ignore_size: bool
+
+
+@dataclass
+class CancelTickByTickData:
+    req_id: int
+
+
+@dataclass
+class ReqPositionsMulti:
+    req_id: int
+    account: str
+    model_code: str
+
+
+@dataclass
+class CancelPositionsMulti:
+    req_id: int
+
+
+@dataclass
+class ReqMarketRule:
+    market_rule_id: int
+
+
+@dataclass
+class ReqMatchingSymbols:
+    req_id: int
+    pattern: str
 
 
 @dataclass
@@ -973,6 +1043,51 @@ def decode_req_completed_orders(r: FieldReader, version: int) -> ReqCompletedOrd
     return ReqCompletedOrders(r.bool("apiOnly"))
 
 
+def decode_req_historical_ticks(r: FieldReader, version: int) -> ReqHistoricalTicks:
+    req_id = r.int("reqId")
+    c = _read_contract(r)
+    c.include_expired = r.bool("includeExpired")
+    return ReqHistoricalTicks(
+        req_id=req_id,
+        contract=c,
+        start_date_time=r.str("startDateTime"),
+        end_date_time=r.str("endDateTime"),
+        number_of_ticks=r.int("numberOfTicks"),
+        what_to_show=r.str("whatToShow"),
+        use_rth=r.bool("useRth"),
+        ignore_size=r.bool("ignoreSize"),
+        options=r.str("miscOptions"),
+    )
+
+
+def decode_req_tick_by_tick_data(r: FieldReader, version: int) -> ReqTickByTickData:
+    req_id = r.int("reqId")
+    c = _read_contract(r)
+    return ReqTickByTickData(req_id, c, r.str("tickType"), r.int("numberOfTicks"), r.bool("ignoreSize"))
+
+
+def decode_cancel_tick_by_tick_data(r: FieldReader, version: int) -> CancelTickByTickData:
+    return CancelTickByTickData(r.int("reqId"))
+
+
+def decode_req_positions_multi(r: FieldReader, version: int) -> ReqPositionsMulti:
+    _read_version(r)
+    return ReqPositionsMulti(r.int("reqId"), r.str("account"), r.str("modelCode"))
+
+
+def decode_cancel_positions_multi(r: FieldReader, version: int) -> CancelPositionsMulti:
+    _read_version(r)
+    return CancelPositionsMulti(r.int("reqId"))
+
+
+def decode_req_market_rule(r: FieldReader, version: int) -> ReqMarketRule:
+    return ReqMarketRule(r.int("marketRuleId"))
+
+
+def decode_req_matching_symbols(r: FieldReader, version: int) -> ReqMatchingSymbols:
+    return ReqMatchingSymbols(r.int("reqId"), r.str("pattern"))
+
+
 _DECODERS: dict[int, tuple[str, Callable[[FieldReader, int], object]]] = {
     In.REQ_MKT_DATA: ("reqMktData", decode_req_mkt_data),
     In.CANCEL_MKT_DATA: ("cancelMktData", decode_cancel_mkt_data),
@@ -1013,6 +1128,13 @@ _DECODERS: dict[int, tuple[str, Callable[[FieldReader, int], object]]] = {
     In.REQ_PNL_SINGLE: ("reqPnLSingle", decode_req_pnl_single),
     In.CANCEL_PNL_SINGLE: ("cancelPnLSingle", decode_cancel_pnl_single),
     In.REQ_COMPLETED_ORDERS: ("reqCompletedOrders", decode_req_completed_orders),
+    In.REQ_HISTORICAL_TICKS: ("reqHistoricalTicks", decode_req_historical_ticks),
+    In.REQ_TICK_BY_TICK_DATA: ("reqTickByTickData", decode_req_tick_by_tick_data),
+    In.CANCEL_TICK_BY_TICK_DATA: ("cancelTickByTickData", decode_cancel_tick_by_tick_data),
+    In.REQ_POSITIONS_MULTI: ("reqPositionsMulti", decode_req_positions_multi),
+    In.CANCEL_POSITIONS_MULTI: ("cancelPositionsMulti", decode_cancel_positions_multi),
+    In.REQ_MARKET_RULE: ("reqMarketRule", decode_req_market_rule),
+    In.REQ_MATCHING_SYMBOLS: ("reqMatchingSymbols", decode_req_matching_symbols),
 }
 
 
@@ -1152,7 +1274,7 @@ def contract_data(req_id: int, d: ContractDetailsData, version: int) -> Fields:
         d.symbol,
         d.sec_type,
         d.last_trade_date_or_contract_month,
-        d.strike,
+        _decimal_text(d.strike),  # "0" for futures, as TWS writes it
         d.right,
         d.exchange,
         d.currency,
@@ -1188,11 +1310,17 @@ def contract_data(req_id: int, d: ContractDetailsData, version: int) -> Fields:
         d.market_rule_ids,
         d.real_expiration_date,
         d.stock_type,
-        d.min_size,
-        d.size_increment,
-        d.suggested_size_increment,
+        _decimal_text(d.min_size),  # Decimals: "1", not "1.0"
+        _decimal_text(d.size_increment),
+        _decimal_text(d.suggested_size_increment),
     ]
     return out
+
+
+def _decimal_text(v: float) -> str:
+    """A quantity or strike as TWS writes its Decimals: no trailing zeros (1 -> "1", 0.5 -> "0.5")."""
+    text = format_float(float(v))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def contract_data_end(req_id: int) -> Fields:
@@ -1991,3 +2119,136 @@ def pnl_single(
     value: float,
 ) -> Fields:
     return [Out.PNL_SINGLE.value, req_id, pos, daily, unrealized, realized, value]
+
+
+# -------------------------------------------------------------- ticks, rules, symbols, misc
+
+
+def historical_ticks(req_id: int, ticks: Sequence[tuple[int, float, float]], done: bool) -> Fields:
+    """historicalTicks (96), MIDPOINT: (time, price, size) per tick; an empty attribute field each."""
+    out: Fields = [Out.HISTORICAL_TICKS.value, req_id, len(ticks)]
+    for t, price, size in ticks:
+        out += [t, "", price, size]
+    out.append(done)
+    return out
+
+
+def historical_ticks_bid_ask(
+    req_id: int, ticks: Sequence[tuple[int, int, float, float, float, float]], done: bool
+) -> Fields:
+    """historicalTicksBidAsk (97): (time, mask, bid, ask, bidSize, askSize) per tick."""
+    out: Fields = [Out.HISTORICAL_TICKS_BID_ASK.value, req_id, len(ticks)]
+    for tick in ticks:
+        out += list(tick)
+    out.append(done)
+    return out
+
+
+def historical_ticks_last(req_id: int, ticks: Sequence[tuple[int, int, float, float, str, str]], done: bool) -> Fields:
+    """historicalTicksLast (98): (time, mask, price, size, exchange, specialConditions) per tick."""
+    out: Fields = [Out.HISTORICAL_TICKS_LAST.value, req_id, len(ticks)]
+    for tick in ticks:
+        out += list(tick)
+    out.append(done)
+    return out
+
+
+def tick_by_tick_last(
+    req_id: int, tick_type: int, time: int, price: float, size: float, mask: int, exchange: str, special: str
+) -> Fields:
+    """tickByTick (99) for Last (1) / AllLast (2)."""
+    return [Out.TICK_BY_TICK.value, req_id, tick_type, time, price, size, mask, exchange, special]
+
+
+def tick_by_tick_bid_ask(
+    req_id: int, time: int, bid: float, ask: float, bid_size: float, ask_size: float, mask: int
+) -> Fields:
+    """tickByTick (99) for BidAsk (3)."""
+    return [Out.TICK_BY_TICK.value, req_id, 3, time, bid, ask, bid_size, ask_size, mask]
+
+
+def tick_by_tick_mid_point(req_id: int, time: int, mid: float) -> Fields:
+    """tickByTick (99) for MidPoint (4)."""
+    return [Out.TICK_BY_TICK.value, req_id, 4, time, mid]
+
+
+def position_multi(req_id: int, account: str, c: ContractFields, position: float, avg_cost: float) -> Fields:
+    """positionMulti (71): 18 fields."""
+    return [Out.POSITION_MULTI.value, 1, req_id, account, *_c11(c), position, avg_cost, ""]
+
+
+def position_multi_end(req_id: int) -> Fields:
+    return [Out.POSITION_MULTI_END.value, 1, req_id]
+
+
+def market_rule(market_rule_id: int, increments: Sequence[tuple[float, float]]) -> Fields:
+    """marketRule (93): (lowEdge, increment) pairs."""
+    out: Fields = [Out.MARKET_RULE.value, market_rule_id, len(increments)]
+    for low_edge, increment in increments:
+        out += [low_edge, increment]
+    return out
+
+
+def symbol_samples(
+    req_id: int, rows: Sequence[tuple[int, str, str, str, str, Sequence[str], str]], version: int
+) -> Fields:
+    """symbolSamples (79): (conId, symbol, secType, primaryExchange, currency, derivative secTypes,
+    description); description and issuerId only from server version 176."""
+    out: Fields = [Out.SYMBOL_SAMPLES.value, req_id, len(rows)]
+    for con_id, symbol, sec_type, primary, currency, derivatives, description in rows:
+        out += [con_id, symbol, sec_type, primary, currency, len(derivatives), *derivatives]
+        if version >= V_BOND_ISSUERID:
+            out += [description, ""]
+    return out
+
+
+def sec_def_opt_params_end(req_id: int) -> Fields:
+    return [Out.SECURITY_DEFINITION_OPTION_PARAMETER_END.value, req_id]
+
+
+def soft_dollar_tiers(req_id: int) -> Fields:
+    return [Out.SOFT_DOLLAR_TIERS.value, req_id, 0]
+
+
+def family_codes(accounts: Sequence[str]) -> Fields:
+    out: Fields = [Out.FAMILY_CODES.value, len(accounts)]
+    for account in accounts:
+        out += [account, ""]
+    return out
+
+
+def mkt_depth_exchanges() -> Fields:
+    return [Out.MKT_DEPTH_EXCHANGES.value, 0]
+
+
+def smart_components(req_id: int) -> Fields:
+    return [Out.SMART_COMPONENTS.value, req_id, 0]
+
+
+def news_providers() -> Fields:
+    return [Out.NEWS_PROVIDERS.value, 0]
+
+
+def historical_news_end(req_id: int, has_more: bool = False) -> Fields:
+    return [Out.HISTORICAL_NEWS_END.value, req_id, has_more]
+
+
+def scanner_parameters(xml: str) -> Fields:
+    return [Out.SCANNER_PARAMETERS.value, 1, xml]
+
+
+def display_group_list(req_id: int, groups: str) -> Fields:
+    return [Out.DISPLAY_GROUP_LIST.value, 1, req_id, groups]
+
+
+def display_group_updated(req_id: int, contract_info: str) -> Fields:
+    return [Out.DISPLAY_GROUP_UPDATED.value, 1, req_id, contract_info]
+
+
+def user_info(req_id: int, white_branding_id: str = "") -> Fields:
+    return [Out.USER_INFO.value, req_id, white_branding_id]
+
+
+def scanner_data_empty(req_id: int) -> Fields:
+    """scannerData (20) with no rows: a scan that found nothing."""
+    return [20, 3, req_id, 0]

@@ -1,5 +1,8 @@
 """Plain data types shared by the simulator's modules (catalog, market, broker, server).
 
+    inst.con_id, inst.local_symbol, inst.expiry_utc       # an Instrument from the catalog
+    bars.time, bars.close, bars.volume                      # a Bars from the market model
+
 Everything here is a frozen dataclass or a small numpy container; no behaviour beyond
 derived properties. Times are timezone-aware UTC datetimes unless a name says otherwise.
 """

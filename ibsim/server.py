@@ -1,4 +1,11 @@
-"""The simulated IB Gateway: a TCP server speaking the TWS API socket protocol."""
+"""The simulated IB Gateway: a TCP server speaking the TWS API socket protocol.
+
+    with IBSim(SimConfig(port=0, start=dt.datetime(2025, 3, 4, 15, tzinfo=dt.UTC))) as sim:
+        ib.connect("127.0.0.1", sim.port, clientId=1)
+        sim.faults.daily_restart(down_seconds=5)
+
+The server owns the catalog, market, order engine and clock; each socket gets a session.
+"""
 
 from __future__ import annotations
 
@@ -10,60 +17,27 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from . import convert
 from . import messages as m
+from .admin import AdminServer
 from .broker import Broker
 from .catalog import Catalog
 from .clock import SimClock
+from .config import SimConfig, Timing
 from .faults import FaultInjector
 from .history import price_decimals
 from .market import MarketModel
 from .model import Instrument
-from .pacing import HistoricalPacer, PacingRules
+from .pacing import HistoricalPacer
 from .session import ClientSession
+
+__all__ = ["IBSim", "SimConfig", "Timing"]
 
 log = logging.getLogger("ibsim")
 UTC = dt.UTC
-
-
-@dataclass
-class Timing:
-    """Real-time intervals of the gateway's background work (seconds)."""
-
-    tick_interval: float = 0.25  # market-data updates
-    order_step_interval: float = 0.1  # working orders checked against the market
-    keep_up_to_date_interval: float = 5.0  # keepUpToDate bar updates (IB: every 4-6 s)
-    account_update_interval: float = 3.0  # account values / portfolio refresh
-    pnl_interval: float = 1.0
-    farm_notice_delay: float = 0.02  # farm notices follow startApi by a few tens of ms
-    commission_delay: float = 0.05  # commission report follows the fill
-
-
-@dataclass
-class SimConfig:
-    """Everything that shapes one simulated gateway."""
-
-    host: str = "127.0.0.1"
-    port: int = 4002  # 0 = any free port
-    accounts: tuple[str, ...] = ("DU123456",)
-    seed: int = 0
-    start: dt.datetime | None = None  # simulated start time (default: now)
-    speed: float = 1.0
-    pacing: PacingRules = field(default_factory=PacingRules)
-    state_file: str | None = None
-    tws_zone: str = "UTC"  # the zone TWS is logged in with: used in connection time and bar dates
-    permissions: frozenset[str] | None = None  # exchanges with live data; None = all
-    readonly_api: bool = False  # the gateway's "Read-Only API" setting
-    max_tickers: int = 100
-    delayed_by: dt.timedelta = dt.timedelta(minutes=15)
-    initial_cash: float = 1_000_000.0
-    base_currency: str = "USD"
-    admin_port: int | None = None  # loopback admin channel (0 = any free port)
-    timing: Timing = field(default_factory=Timing)
 
 
 class IBSim:
@@ -107,15 +81,13 @@ class IBSim:
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> IBSim:
         self.loop = asyncio.get_running_loop()
-        await self._listen()
+        await self.listen()
         self._tasks = [
             asyncio.create_task(self._ticker_loop(), name="ibsim-ticks"),
             asyncio.create_task(self._order_loop(), name="ibsim-orders"),
             asyncio.create_task(self._account_loop(), name="ibsim-accounts"),
         ]
         if self.config.admin_port is not None:
-            from .admin import AdminServer
-
             self._admin = AdminServer(self, self.config.host, self.config.admin_port)
             self.admin_port = await self._admin.start()
         log.info(
@@ -128,12 +100,12 @@ class IBSim:
         )
         return self
 
-    async def _listen(self) -> None:
+    async def listen(self) -> None:
         self._server = await asyncio.start_server(self._on_connect, self.config.host, self.port, reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
         self._accepting = True
 
-    async def _stop_listening(self) -> None:
+    async def stop_listening(self) -> None:
         self._accepting = False
         if self._server is not None:
             self._server.close()
@@ -141,7 +113,7 @@ class IBSim:
             self._server = None
 
     async def stop(self) -> None:
-        await self._stop_listening()
+        await self.stop_listening()
         if self._admin is not None:
             await self._admin.stop()
             self._admin = None
@@ -346,6 +318,8 @@ class IBSim:
                         session.send_bar_updates(now, mono)
                     if session.rt_subs:
                         session.send_real_time_bars(now)
+                    if session.tbt_subs:
+                        session.send_tick_by_tick(now)
             except Exception:
                 log.exception("market data loop error")
 

@@ -1,4 +1,10 @@
-"""One client connection to the simulated gateway: handshake, dispatch, subscriptions."""
+"""One client connection to the simulated gateway: handshake, dispatch, subscriptions.
+
+    session = ClientSession(gateway, reader, writer)   # one per accepted socket (server.py)
+    await session.run()                                # until either side closes
+
+A session decodes each request, answers it, and keeps the client's subscriptions.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +16,23 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import convert, errors, history
+from . import convert, errors, history, ticks, unsupported
 from . import messages as m
 from .broker import ExecutionFilter
-from .wire import FrameReader, ProtocolError, encode_frame, encode_frames, negotiate, parse_ib_datetime
+from .pacing import MessageRateLimiter
+from .wire import (
+    FrameReader,
+    ProtocolError,
+    connection_time,
+    encode_frame,
+    encode_frames,
+    negotiate,
+    parse_ib_datetime,
+)
 
 if TYPE_CHECKING:
+    from .interfaces import Gateway
     from .model import Instrument
-    from .server import IBSim
 
 log = logging.getLogger("ibsim.session")
 UTC = dt.UTC
@@ -29,6 +44,8 @@ class MarketDataSub:
     instrument: Instrument
     delayed: bool
     last_sent: dict[int, Any] = field(default_factory=dict)
+    data_type: int = 1  # the marketDataType in force: 1 live, 2 frozen, 3 delayed, 4 delayed frozen
+    announce: bool = False  # send marketDataType (58) when the type in force changes
 
 
 @dataclass
@@ -48,7 +65,7 @@ class BarsSub:
 class ClientSession:
     """Serves one TCP connection until either side closes it."""
 
-    def __init__(self, server: IBSim, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+    def __init__(self, server: Gateway, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.server = server
         self.reader = reader
         self.writer = writer
@@ -63,6 +80,7 @@ class ClientSession:
         self.mkt_subs: dict[int, MarketDataSub] = {}
         self.bar_subs: dict[int, BarsSub] = {}  # keepUpToDate
         self.rt_subs: dict[int, BarsSub] = {}  # real-time bars
+        self.tbt_subs: dict[int, ticks.TickByTickSub] = {}  # tick-by-tick streams
         self.account_updates: str | None = None  # account subscribed with reqAccountUpdates
         self.account_multi: dict[int, str] = {}
         self.positions_subscribed = False
@@ -71,6 +89,10 @@ class ClientSession:
         self.summary_subs: dict[int, tuple[str, str]] = {}
         self.messages_in = 0
         self.messages_out = 0
+        rate = server.config.max_message_rate
+        self.rate_limiter = MessageRateLimiter(rate) if rate else None
+        self.paced = False  # the client asked TWS to pace its messages ("+PACEAPI")
+        self.rate_violations = 0
         self._handlers = self._handler_table()
 
     # ------------------------------------------------------------------ io
@@ -104,8 +126,13 @@ class ClientSession:
                 if not self.version and frames.handshake is not None:
                     if not self._handshake(*frames.handshake):
                         break
+                arrived = time.monotonic()
                 for fields in messages:
                     self.messages_in += 1
+                    if self.rate_limiter is not None and self.api_started and not await self._within_rate(arrived):
+                        if self.closed:
+                            break
+                        continue
                     self._dispatch(fields)
                     if self.closed:
                         break
@@ -115,6 +142,29 @@ class ClientSession:
             log.info("connection %s lost: %s", self.peer, exc)  # the client went away: end the session
         finally:
             await self.close()
+
+    async def _within_rate(self, arrived: float) -> bool:
+        """IB's message-rate limit: a paced client waits; any other gets error 100 for each message
+        past the limit (the message is dropped), and is disconnected at the configured count."""
+        limiter = self.rate_limiter
+        if self.paced:
+            wait = limiter.delay(max(arrived, time.monotonic()))
+            if wait > 0:
+                await asyncio.sleep(wait)
+            limiter.admit(time.monotonic())
+            return True
+        if limiter.admit(arrived):
+            return True
+        self.rate_violations += 1
+        self.server.stats["rate_violations"] += 1
+        log.warning(
+            "client %s: message rate above %d/s (%d)", self.client_id, limiter.max_per_second, self.rate_violations
+        )
+        self.error(-1, 100)
+        if self.rate_violations >= self.server.config.rate_violations_to_disconnect:
+            log.warning("client %s disconnected for exceeding the message rate", self.client_id)
+            await self.close()
+        return False
 
     async def close(self) -> None:
         if self.closed:
@@ -129,14 +179,13 @@ class ClientSession:
 
     # ------------------------------------------------------------ handshake
     def _handshake(self, client_min: int, client_max: int, options: str) -> bool:
+        self.paced = "+PACEAPI" in options.upper()
         try:
             self.version = negotiate(client_min, client_max)
         except ProtocolError as exc:
             log.warning("refusing %s: %s", self.peer, exc)
             return False
-        now = self.server.clock.now()
-        zone = self.server.config.tws_zone
-        conn_time = now.astimezone(self.server.tws_zoneinfo).strftime("%Y%m%d %H:%M:%S ") + zone
+        conn_time = connection_time(self.server.clock.now(), self.server.config.tws_zone)
         self.writer.write(encode_frame(m.handshake_reply(self.version, conn_time)))
         log.info(
             "connection %s negotiated version %d (client offers %d..%d)",
@@ -160,7 +209,7 @@ class ClientSession:
         self.send(m.managed_accounts(self.server.accounts))
         self.send(m.next_valid_id(self.server.broker.next_valid_id(self.client_id)))
         asyncio.get_running_loop().call_later(
-            self.server.config.timing.farm_notice_delay, self.send_farm_notices, errors.FARMS_OK
+            self.server.config.timing.farm_notice_delay, self.send_farm_notices, errors.FARMS_AT_CONNECT
         )
 
     async def _close_soon(self) -> None:
@@ -208,6 +257,13 @@ class ClientSession:
             m.ReqPnLSingle: self._req_pnl_single,
             m.CancelPnLSingle: lambda req: self.pnl_single_subs.pop(req.req_id, None),
             m.ReqManagedAccts: lambda req: self.send(m.managed_accounts(self.server.accounts)),
+            m.ReqHistoricalTicks: self._req_historical_ticks,
+            m.ReqTickByTickData: self._req_tick_by_tick,
+            m.CancelTickByTickData: lambda req: self.tbt_subs.pop(req.req_id, None),
+            m.ReqPositionsMulti: self._req_positions_multi,
+            m.CancelPositionsMulti: lambda req: None,
+            m.ReqMarketRule: self._req_market_rule,
+            m.ReqMatchingSymbols: self._req_matching_symbols,
         }
 
     def _dispatch(self, fields: list[str]) -> None:
@@ -216,17 +272,22 @@ class ClientSession:
         except (ValueError, IndexError):
             log.warning("%s: ignoring message with a non-numeric id %r", self.peer, fields[:1])
             return
+        if self.server.faults.is_unanswered(msg_id) and self.api_started:
+            log.info("%s: message %d left unanswered (fault injection)", self.peer, msg_id)
+            return
         try:
             req = m.decode_request(msg_id, fields, self.version)
         except ProtocolError as exc:
             log.warning("%s: bad message %d: %s", self.peer, msg_id, exc)
             self.error(-1, 320, f"Error reading request.-'{msg_id}' : cause - {exc}")
             return
-        if isinstance(req, m.UnknownRequest):
-            log.info("%s: ignoring unknown message id %d", self.peer, msg_id)
-            return
         if not self.api_started and not isinstance(req, m.StartApi):
             log.info("%s: message %d before startApi ignored", self.peer, msg_id)
+            return
+        if isinstance(req, m.UnknownRequest):
+            # Not simulated in full: the answer a gateway gives (data, an error, or none for cancels).
+            log.info("%s: %s (%d) answered as not simulated", self.peer, unsupported.request_name(msg_id), msg_id)
+            self.send_many(unsupported.answer(msg_id, req.fields, self.server.accounts, self.version))
             return
         handler = self._handlers.get(type(req))
         if handler is None:
@@ -322,7 +383,8 @@ class ClientSession:
             req.use_rth,
             self.client_id,
         )
-        broken = server.pacer.check(request_key, contract_key, what, time.monotonic())
+        bar_seconds = history.bar_seconds(bar_size)
+        broken = server.pacer.check(request_key, contract_key, what, time.monotonic(), bar_seconds)
         if broken is not None:
             log.info("client %s: pacing violation (%s)", self.client_id, broken)
             self.error(req.req_id, 162, errors.hmds("Historical data request pacing violation"))
@@ -334,15 +396,21 @@ class ClientSession:
         if history.MAX_DURATION[bar_size] <= 28_800 and now - window.start > history.SMALL_BAR_HISTORY:
             self.error(req.req_id, 162, no_data)
             return
-        bars = server.market.bars(inst, window.start, window.end, bar_size, what, req.use_rth)
+        if (req.contract.sec_type or "").upper() == "CONTFUT":
+            bars = self._continuous_bars(inst, window.start, window.end, bar_size, what, req.use_rth)
+        else:
+            bars = server.market.bars(inst, window.start, window.end, bar_size, what, req.use_rth)
         if len(bars) == 0 and not req.keep_up_to_date:
             self.error(req.req_id, 162, no_data)
             return
         decimals = server.decimals(inst)
         rows = history.format_rows(bars, bar_size, req.format_date, server.config.tws_zone, decimals)
-        self.send(
-            m.historical_data(req.req_id, history.header_time(window.start), history.header_time(window.end), rows)
-        )
+        reply = m.historical_data(req.req_id, history.header_time(window.start), history.header_time(window.end), rows)
+        delay = server.pacer.answer_delay(bar_seconds, time.monotonic())
+        if delay > 0:  # IB's soft throttle: a slow answer, not an error
+            asyncio.get_running_loop().call_later(delay, self.send, reply)
+        else:
+            self.send(reply)
         server.stats["bars_sent"] += len(rows)
         if req.keep_up_to_date:
             self.bar_subs[req.req_id] = BarsSub(
@@ -354,6 +422,26 @@ class ClientSession:
                 req.format_date,
                 next_due=time.monotonic() + server.config.timing.keep_up_to_date_interval,
             )
+
+    def _continuous_bars(
+        self, front: Instrument, start: dt.datetime, end: dt.datetime, bar_size: str, what: str, use_rth: bool
+    ):
+        """CONTFUT history: at each time the bars of the lead contract of that time (the nearest
+        contract not yet expired), rolling at each expiry; prices are not adjusted."""
+        catalog, market = self.server.catalog, self.server.market
+        parts = []
+        t = start
+        while t < end:
+            listed = catalog.instruments_for(front.product, t)
+            if not listed:
+                break
+            lead = listed[0]
+            stop = min(lead.expiry_utc or end, end)
+            if stop <= t:
+                break
+            parts.append(market.bars(lead, t, stop, bar_size, what, use_rth))
+            t = stop
+        return history.concat_bars(parts)
 
     def _cancel_historical_data(self, req: m.CancelHistoricalData) -> None:
         if self.bar_subs.pop(req.req_id, None) is None:
@@ -399,6 +487,9 @@ class ClientSession:
     def _req_real_time_bars(self, req: m.ReqRealTimeBars) -> None:
         inst = self._single_instrument(req.req_id, req.contract, include_expired=False)
         if inst is None:
+            return
+        if not self.server.permitted(inst):  # IB has no delayed real-time bars: refused outright
+            self.error(req.req_id, 420, f"Invalid Real-time Query:No market data permissions for {inst.exchange} FUT")
             return
         now = self.server.clock.now()
         aligned = now.replace(second=now.second - now.second % 5, microsecond=0)
@@ -462,15 +553,26 @@ class ClientSession:
             else:
                 self.error(req.req_id, 354)
                 return
-        sub = MarketDataSub(req.req_id, inst, delayed)
+        now = server.clock.now()
+        sub = MarketDataSub(req.req_id, inst, delayed, announce=self.market_data_type_requested or delayed)
+        sub.data_type = self._data_type_in_force(sub, now)
         self.send(m.tick_req_params(req.req_id, inst.min_tick, "", 3))
-        if self.market_data_type_requested or delayed:
-            self.send(m.market_data_type(req.req_id, 3 if delayed else (2 if self.market_data_type in (2, 4) else 1)))
-        self.send_ticks(sub, server.clock.now(), full=True)
+        if sub.announce:
+            self.send(m.market_data_type(req.req_id, sub.data_type))
+        self.send_ticks(sub, now, full=True)
         if req.snapshot or req.regulatory_snapshot:
             self.send(m.tick_snapshot_end(req.req_id))
         else:
             self.mkt_subs[req.req_id] = sub
+
+    def _data_type_in_force(self, sub: MarketDataSub, now: dt.datetime, is_open: bool | None = None) -> int:
+        """IB's rule: live data whenever it is available (permission and an open market), else
+        the frozen (2, 4) or delayed (3) kind that reqMarketDataType allows."""
+        if is_open is None:
+            is_open = self.server.market.quote(sub.instrument, now).is_open
+        if not sub.delayed:
+            return 2 if self.market_data_type in (2, 4) and not is_open else 1
+        return 4 if self.market_data_type == 4 and not is_open else 3
 
     def _cancel_mkt_data(self, req: m.CancelMktData) -> None:
         self.mkt_subs.pop(req.req_id, None)
@@ -490,6 +592,11 @@ class ClientSession:
         last = sub.last_sent
         out: list[list] = []
         rid = sub.req_id
+        if sub.announce and not full:
+            kind = self._data_type_in_force(sub, now, None if sub.delayed else quote.is_open)
+            if kind != sub.data_type:  # e.g. frozen at the close, live again at the open
+                sub.data_type = kind
+                out.append(m.market_data_type(rid, kind))
         prices = (
             (ids["bid"], round(quote.bid, d), quote.bid_size),
             (ids["ask"], round(quote.ask, d), quote.ask_size),
@@ -517,6 +624,63 @@ class ClientSession:
             last["ts"] = int(quote.time.timestamp())
             out.append(m.tick_string(rid, ids["timestamp"], str(last["ts"])))
         return out
+
+    # ------------------------------------------------------------ tick data
+    def _req_historical_ticks(self, req: m.ReqHistoricalTicks) -> None:
+        server = self.server
+        inst = self._single_instrument(req.req_id, req.contract)
+        if inst is None:
+            return
+        what = req.what_to_show.upper()
+        if what not in ticks.WHAT:
+            self.error(
+                req.req_id, 321, errors.text(321, code="bW", cause="What to show field is missing or incorrect.")
+            )
+            return
+        try:
+            start, start_zone = parse_ib_datetime(req.start_date_time, "UTC")
+            end, end_zone = parse_ib_datetime(req.end_date_time, "UTC")
+        except ProtocolError as exc:
+            self.error(req.req_id, 321, errors.text(321, code="bH", cause=str(exc)))
+            return
+        if (start is None) == (end is None):
+            cause = "Exactly one of start and end date/time must be specified."
+            self.error(req.req_id, 321, errors.text(321, code="bH", cause=cause))
+            return
+        if not (start_zone and end_zone):
+            self.error(req.req_id, 2174)
+        if not server.permitted(inst, historical=True):
+            self.error(req.req_id, 10187, "Failed to request historical ticks:No market data permissions.")
+            return
+        now = server.clock.now()
+        self.send(
+            ticks.historical_ticks(
+                server.market, inst, req.req_id, what, start, end, req.number_of_ticks, req.use_rth, now
+            )
+        )
+
+    def _req_tick_by_tick(self, req: m.ReqTickByTickData) -> None:
+        server = self.server
+        inst = self._single_instrument(req.req_id, req.contract, include_expired=False)
+        if inst is None:
+            return
+        if req.tick_type not in ticks.TICK_BY_TICK_TYPES:
+            cause = f"Invalid tick-by-tick data type: {req.tick_type}"
+            self.error(req.req_id, 321, errors.text(321, code="bB", cause=cause))
+            return
+        if not server.permitted(inst):
+            self.error(req.req_id, 10089, errors.text(10089))
+            return
+        sub = ticks.TickByTickSub(req.req_id, inst, req.tick_type)
+        self.tbt_subs[req.req_id] = sub
+        self.send_many(sub.messages(server.market.quote(inst, server.clock.now())))
+
+    def send_tick_by_tick(self, now: dt.datetime) -> None:
+        """Tick-by-tick streams: one tick per change (called by the server loop)."""
+        out: list[list] = []
+        for sub in list(self.tbt_subs.values()):
+            out += sub.messages(self.server.market.quote(sub.instrument, now))
+        self.send_many(out)
 
     # ----------------------------------------------------------------- orders
     def _place_order(self, req: m.PlaceOrder) -> None:
@@ -596,6 +760,33 @@ class ClientSession:
         ]
         out.append(m.position_end())
         self.send_many(out)
+
+    def _req_positions_multi(self, req: m.ReqPositionsMulti) -> None:
+        server = self.server
+        wanted = req.account if req.account and req.account.upper() != "ALL" else None
+        if wanted is not None and not self._check_account(wanted):
+            self.error(req.req_id, 321, errors.text(321, code="bA", cause=f"Invalid account code '{wanted}'"))
+            return
+        out = [
+            m.position_multi(
+                req.req_id, p.account, convert.contract_fields(server.instrument(p.con_id)), p.position, p.avg_cost
+            )
+            for p in server.broker.positions(None)
+            if wanted is None or p.account == wanted
+        ]
+        out.append(m.position_multi_end(req.req_id))
+        self.send_many(out)
+
+    def _req_market_rule(self, req: m.ReqMarketRule) -> None:
+        ticks_of = self.server.catalog.market_rule_ticks(req.market_rule_id)
+        if ticks_of is None:
+            self.error(-1, 321, errors.text(321, code="bR", cause=f"Invalid market rule id {req.market_rule_id}"))
+            return
+        self.send(m.market_rule(req.market_rule_id, [(0.0, ticks_of)]))
+
+    def _req_matching_symbols(self, req: m.ReqMatchingSymbols) -> None:
+        rows = self.server.catalog.matching_symbols(req.pattern)
+        self.send(m.symbol_samples(req.req_id, rows, self.version))
 
     def _cancel_positions(self, req: m.CancelPositions) -> None:
         self.positions_subscribed = False
@@ -697,6 +888,7 @@ class ClientSession:
     def drop_market_subscriptions(self) -> None:
         """What TWS does on 1101 (data lost): every streaming subscription ends silently."""
         self.mkt_subs.clear()
+        self.tbt_subs.clear()
         self.bar_subs.clear()
         self.rt_subs.clear()
 

@@ -1,5 +1,8 @@
 """TWS API framing, field encoding and date/time formats (server side of the socket).
 
+    reader = FrameReader(); messages = reader.feed(data)    # handshake, then field lists
+    writer.write(encode_frame([49, 1, 1741100400]))
+
 Wire facts (docs: tws-protocol.md sections 2-3): after the raw 4-byte prefix ``API\\0`` every
 message in both directions is a 4-byte big-endian length followed by NUL-terminated text
 fields. Numbers are decimal text; IB marks "unset" with sentinels or empty fields.
@@ -394,6 +397,49 @@ def format_ib_datetime(t: dt.datetime, tz_name: str) -> str:
 def format_conn_time(t: dt.datetime, zone_label: str = "Greenwich Mean Time") -> str:
     """Handshake connection time, e.g. ``20240324 21:18:59 Greenwich Mean Time``."""
     return format_ib_datetime(t, zone_label)
+
+
+# Java's standard long display names, which TWS writes after the handshake's connection time
+# ("20240324 21:18:59 Greenwich Mean Time" from a real IB Gateway logged in with London time).
+_JAVA_ZONE_NAMES = {
+    "UTC": "Coordinated Universal Time",
+    "Etc/UTC": "Coordinated Universal Time",
+    "GMT": "Greenwich Mean Time",
+    "Etc/GMT": "Greenwich Mean Time",
+    "Europe/London": "Greenwich Mean Time",
+    "America/New_York": "Eastern Standard Time",
+    "US/Eastern": "Eastern Standard Time",
+    "America/Chicago": "Central Standard Time",
+    "US/Central": "Central Standard Time",
+    "America/Los_Angeles": "Pacific Standard Time",
+    "US/Pacific": "Pacific Standard Time",
+    "Europe/Berlin": "Central European Time",
+    "Europe/Zurich": "Central European Time",
+    "Europe/Paris": "Central European Time",
+    "Europe/Amsterdam": "Central European Time",
+    "MET": "Middle Europe Time",
+    "CET": "Central European Time",
+    "Asia/Hong_Kong": "Hong Kong Time",
+    "Asia/Tokyo": "Japan Standard Time",
+    "Asia/Shanghai": "China Standard Time",
+    "Australia/Sydney": "Australian Eastern Standard Time",
+}
+
+
+def zone_display_name(tz_name: str, at: dt.datetime) -> str:
+    """The zone label TWS writes after the connection time (Java's long standard name; the
+    zone's abbreviation where no name is known)."""
+    known = _JAVA_ZONE_NAMES.get(tz_name)
+    if known is not None:
+        return known
+    return _to_utc(at).astimezone(zone(tz_name)).tzname() or tz_name
+
+
+def connection_time(t: dt.datetime, tz_name: str) -> str:
+    """The handshake's connection time in the zone TWS is logged in with, e.g.
+    ``20240324 21:18:59 Greenwich Mean Time``."""
+    local = _to_utc(t).astimezone(zone(tz_name))
+    return f"{local:%Y%m%d %H:%M:%S} {zone_display_name(tz_name, t)}"
 
 
 def format_ib_date(d: dt.date) -> str:

@@ -93,39 +93,39 @@ class dataBlob:  # noqa: N801 - pysystemtrade's public name
     def broker_futures_contract_price(self):
         from sysbrokers.IB.ib_futures_contract_price_data import ibFuturesContractPriceData
 
-        return self._lazy("prices", lambda: ibFuturesContractPriceData(self.ib_conn, self.log))
+        return self._lazy("prices", lambda: ibFuturesContractPriceData(self.ib_conn, self, log=self.log))
 
     @property
     def broker_futures_contract(self):
         from sysbrokers.IB.ib_futures_contracts_data import ibFuturesContractData
 
-        return self._lazy("contracts", lambda: ibFuturesContractData(self.ib_conn, self.log))
+        return self._lazy("contracts", lambda: ibFuturesContractData(self.ib_conn, self, log=self.log))
 
     @property
     def broker_futures_instrument(self):
         from sysbrokers.IB.ib_instruments_data import ibFuturesInstrumentData
 
-        return self._lazy("instruments", lambda: ibFuturesInstrumentData(self.ib_conn, self.log))
+        return self._lazy("instruments", lambda: ibFuturesInstrumentData(self.ib_conn, self, log=self.log))
 
     @property
     def broker_fx_prices(self):
         from sysbrokers.IB.ib_spot_FX_data import ibFxPricesData
 
-        return self._lazy("fx", lambda: ibFxPricesData(self.ib_conn, self.log))
+        return self._lazy("fx", lambda: ibFxPricesData(self.ib_conn, self, log=self.log))
 
     @property
     def broker_contract_position(self):
         """`ibContractPositionData`: current futures positions at IB."""
         from sysbrokers.IB.ib_position_data import ibContractPositionData
 
-        return self._lazy("positions", lambda: ibContractPositionData(self.ib_conn, self.log))
+        return self._lazy("positions", lambda: ibContractPositionData(self.ib_conn, self, log=self.log))
 
     @property
     def broker_capital(self):
         """`ibCapitalData` on the blob's connection: capital, margin, what-if margin."""
         from sysbrokers.IB.ib_capital_data import ibCapitalData
 
-        return self._lazy("capital", lambda: ibCapitalData(self.ib_conn, self.log))
+        return self._lazy("capital", lambda: ibCapitalData(self.ib_conn, self, log=self.log))
 
     @property
     def db_orders(self):
@@ -137,7 +137,66 @@ class dataBlob:  # noqa: N801 - pysystemtrade's public name
         """`ibOrdersData`: places, matches, modifies and cancels orders; records into `db_orders`."""
         from sysbrokers.IB.ib_orders_data import ibOrdersData
 
-        return self._lazy("orders", lambda: ibOrdersData(self.ib_conn, self.log, order_store=self.db_orders))
+        return self._lazy("orders", lambda: ibOrdersData(self.ib_conn, self, log=self.log, order_store=self.db_orders))
+
+    # ------------------------------------------------- pysystemtrade's other broker classes
+    @property
+    def broker_execution_stack(self):
+        """`ibExecutionStackData`: `broker_orders` with pysystemtrade's sentinels (`missing_order`)."""
+        from sysbrokers.IB.ib_orders import ibExecutionStackData
+
+        return self._lazy("execution_stack", lambda: ibExecutionStackData(self.ib_conn, self, log=self.log))
+
+    @property
+    def broker_static(self):
+        """`ibStaticData`: client id, account, broker name."""
+        from sysbrokers.IB.ib_static_data import ibStaticData
+
+        return self._lazy("static", lambda: ibStaticData(self.ib_conn, self, log=self.log))
+
+    @property
+    def broker_fx_handling(self):
+        """`ibFxHandlingData`: cash per currency, FX market orders."""
+        from sysbrokers.IB.ib_fx_handling import ibFxHandlingData
+
+        return self._lazy("fx_handling", lambda: ibFxHandlingData(self.ib_conn, self, log=self.log))
+
+    @property
+    def broker_futures_contract_commission(self):
+        """`ibFuturesContractCommissionData`: commission per contract from what-if orders."""
+        from sysbrokers.IB.ib_broker_commissions import ibFuturesContractCommissionData
+
+        return self._lazy("commissions", lambda: ibFuturesContractCommissionData(self.ib_conn, self, log=self.log))
+
+    def add_class_list(self, class_list: list[type], use_prefix: str | None = None) -> None:
+        """pysystemtrade's `data.add_class_list([...])`: each class is reachable under its
+        pysystemtrade name (`ibFuturesContractPriceData` -> `broker_futures_contract_price`)."""
+        for cls in class_list:
+            self.add_class_object(cls, use_prefix=use_prefix)
+
+    def add_class_object(self, class_object: type, use_prefix: str | None = None) -> str:
+        """Make `class_object` available as `data.<its pysystemtrade name>`; returns the name.
+
+        A name this blob has a property for is that property (one object, opened lazily); another
+        `ib*Data` class is built as pysystemtrade's blob builds it, `cls(ib_conn, data, log=...)`.
+        Stores (`mongo*`, `parquet*`, `csv*`, `arctic*`) come from the configuration here, not classes.
+        """
+        name = pysystemtrade_attribute_name(class_object.__name__, use_prefix)
+        if isinstance(getattr(type(self), name, None), property):
+            return name
+        if not class_object.__name__.startswith("ib"):
+            raise ValueError(
+                f"{class_object.__name__}: stores are set by the configuration (metadata_store, price_store), "
+                "not added by class"
+            )
+        self._lazy(f"class:{name}", lambda: class_object(self.ib_conn, self, log=self.log))
+        return name
+
+    def __getattr__(self, name: str):
+        objects = self.__dict__.get("_objects", {})
+        if f"class:{name}" in objects:
+            return objects[f"class:{name}"]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ---------------------------------------------------------------- lifecycle
     def _check_open(self) -> None:
@@ -180,3 +239,20 @@ class dataBlob:  # noqa: N801 - pysystemtrade's public name
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+_SOURCE_PREFIXES = {"ib": "broker", "mongo": "db", "arctic": "db", "csv": "db", "parquet": "db", "sqlite": "db"}
+
+
+def pysystemtrade_attribute_name(class_name: str, use_prefix: str | None = None) -> str:
+    """pysystemtrade's blob naming: `ibFuturesContractPriceData` -> `broker_futures_contract_price`."""
+    import re
+
+    words = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", class_name)
+    if len(words) < 2 or words[-1] != "Data":
+        raise ValueError(f"{class_name}: pysystemtrade's data classes are named <source>...Data")
+    source = words[0].lower()
+    prefix = use_prefix or _SOURCE_PREFIXES.get(source)
+    if prefix is None:
+        raise ValueError(f"{class_name}: unknown source {source!r} (one of {', '.join(_SOURCE_PREFIXES)})")
+    return "_".join([prefix, *(word.lower() for word in words[1:-1])])

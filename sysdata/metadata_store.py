@@ -1,8 +1,11 @@
-"""The metadata store (client ids now; orders and locks later): MongoDB if configured, else SQLite.
+"""The metadata store (client ids, orders, pacing books): MongoDB if configured, else SQLite.
 
 store = open_metadata_store(config)     # config.mongo_host set -> MongoDB, else SQLite file
 client_ids = store.client_id_data()     # an ibBrokerClientIdData
 orders = store.order_data()             # an OrderStore (broker orders and their fills)
+books = store.pacing_books("host:4001") # historical pacing books shared by processes (PacingBooks)
+queue = store.work_queue("seed:...")    # items handed out under leases to several workers (WorkQueue)
+lines = store.market_data_lines("host:4001")  # the login's market-data line slots (LineBooks)
 """
 
 from __future__ import annotations
@@ -11,14 +14,23 @@ import logging
 from abc import ABC, abstractmethod
 
 from sysbrokers.IB.client.ib_client_id import ibBrokerClientIdData
+from sysbrokers.IB.market_data_lines import LineBooks
+from sysbrokers.IB.pacing import PacingBooks
 from sysdata.config.configdata import Config, get_production_config
 from sysdata.mongodb.mongo_connection import mongoDb
 from sysdata.mongodb.mongo_IB_client_id import mongoIbBrokerClientIdData
+from sysdata.mongodb.mongo_market_data_lines import MongoLineBooks
+from sysdata.mongodb.mongo_pacing_books import MongoPacingBooks
+from sysdata.mongodb.mongo_work_queue import MongoWorkQueue
 from sysdata.orders.mongo_order_store import MongoOrderStore
 from sysdata.orders.order_store import OrderStore
 from sysdata.orders.sqlite_order_store import SqliteOrderStore
+from sysdata.production.work_queue import WorkQueue
 from sysdata.sqlite.sqlite_connection import sqliteDb
 from sysdata.sqlite.sqlite_IB_client_id import sqliteIbBrokerClientIdData
+from sysdata.sqlite.sqlite_market_data_lines import SqliteLineBooks
+from sysdata.sqlite.sqlite_pacing_books import SqlitePacingBooks
+from sysdata.sqlite.sqlite_work_queue import SqliteWorkQueue
 
 
 class MetadataStore(ABC):
@@ -42,6 +54,18 @@ class MetadataStore(ABC):
     @abstractmethod
     def order_data(self) -> OrderStore:
         """The broker orders and their fills kept in this store."""
+
+    @abstractmethod
+    def pacing_books(self, gateway: str) -> PacingBooks:
+        """Historical pacing books of one gateway login, shared by every process using this store."""
+
+    @abstractmethod
+    def work_queue(self, name: str) -> WorkQueue:
+        """A work queue shared by every process using this store."""
+
+    @abstractmethod
+    def market_data_lines(self, gateway: str) -> LineBooks:
+        """The market-data line slots of one gateway login, shared by every process using this store."""
 
     @abstractmethod
     def describe(self) -> str:
@@ -80,6 +104,15 @@ class MongoMetadataStore(MetadataStore):
     def order_data(self) -> OrderStore:
         return MongoOrderStore(self.mongo_db)
 
+    def pacing_books(self, gateway: str) -> PacingBooks:
+        return MongoPacingBooks(self.mongo_db, gateway)
+
+    def work_queue(self, name: str) -> WorkQueue:
+        return MongoWorkQueue(self.mongo_db, name)
+
+    def market_data_lines(self, gateway: str) -> LineBooks:
+        return MongoLineBooks(self.mongo_db, gateway)
+
     def describe(self) -> str:
         return repr(self.mongo_db)
 
@@ -106,6 +139,15 @@ class SqliteMetadataStore(MetadataStore):
 
     def order_data(self) -> OrderStore:
         return SqliteOrderStore(self.sqlite_db)
+
+    def pacing_books(self, gateway: str) -> PacingBooks:
+        return SqlitePacingBooks(self.sqlite_db, gateway)
+
+    def work_queue(self, name: str) -> WorkQueue:
+        return SqliteWorkQueue(self.sqlite_db, name)
+
+    def market_data_lines(self, gateway: str) -> LineBooks:
+        return SqliteLineBooks(self.sqlite_db, gateway)
 
     def describe(self) -> str:
         return f"SQLite file {self.sqlite_db.path}"

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from syscore.exceptions import missingInstrument
+
 __all__ = [
     "AmbiguousBrokerInstrument",
     "ConfigProblem",
@@ -109,7 +111,7 @@ class InstrumentConfigError(ValueError):
         super().__init__("\n".join([header, *(f"  {p}" for p in self.problems)]))
 
 
-class UnknownInstrument(LookupError):
+class UnknownInstrument(LookupError, missingInstrument):
     """An instrument code that is not in the futures configuration."""
 
     def __init__(self, instrument_code: str, sources: Sequence[str], suggestions: Sequence[str] = ()) -> None:

@@ -75,6 +75,17 @@ class Frequency(enum.StrEnum):
     Second = "1s"
     Mixed = "mixed"
 
+    @classmethod
+    def _missing_(cls, value: object) -> Frequency | None:
+        """pysystemtrade's forms: a member name ("Day"), its int enum value (6 = Day), or a member
+        of pysystemtrade's own `Frequency` enum (matched by name)."""
+        name = getattr(value, "name", value)
+        if isinstance(name, str) and name in cls.__members__:
+            return cls.__members__[name]
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= len(cls):
+            return list(cls)[value - 1]  # pysystemtrade: Enum("Frequency", "Unknown Year ... Mixed")
+        return None
+
     @property
     def is_intraday(self) -> bool:
         return self in _INTRADAY_SECONDS

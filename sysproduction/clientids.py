@@ -13,9 +13,10 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 
-from sysdata.config.configdata import ConfigError, load_config
+from sysdata.config.configdata import Config, load_config
 from sysdata.metadata_store import open_metadata_store
 from sysdata.production.broker_client_id import ClientIdLease, utc_now
+from sysproduction.script_runner import run_script
 
 COLUMNS = ("ID", "STATE", "PID", "HOST", "PROCESS", "ACQUIRED (UTC)", "HEARTBEAT (UTC)", "EXPIRES IN")
 
@@ -62,12 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit codes as every production script (sysproduction/script_runner.py, docs/operations.md)."""
     args = build_parser().parse_args(argv)
-    try:
-        config = load_config(private_dir=args.private_dir)
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
+    return run_script(
+        "clientids",
+        lambda config: run(args, config),
+        load_config=lambda: load_config(private_dir=args.private_dir),
+        configure_logging=False,  # a short admin command: its output is the table on stdout
+    )
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
     with open_metadata_store(config) as store:
         data = store.client_id_data(process_name="clientids-cli")
         if args.command == "list":

@@ -34,7 +34,10 @@ def gateway_for(config: Config) -> Iterator[Config]:
             port=0,
             accounts=(account,),
             state_file=str(folder / "ibsim.state.json"),
-            pacing=PacingRules.scaled(config.ib_pacing_scale),
+            # The gateway paces as IB documents its rules when the client does, else strictly.
+            pacing=(PacingRules.documented if config.ib_pacing_profile == "documented" else PacingRules.scaled)(
+                config.ib_pacing_scale
+            ),
         )
     ).start_in_thread()
     log.info("embedded ibsim gateway on 127.0.0.1:%d (simulated account %s)", sim.port, account)

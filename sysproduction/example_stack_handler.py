@@ -7,6 +7,16 @@ With `ib_gateway: ibsim` in the configuration the simulated gateway runs in-proc
 (`sysproduction.embedded_gateway.gateway_for`), on today's clock, so markets may be closed:
 the closed-market refusal is then what you see. `--sim-start` runs an in-process ibsim whose
 clock starts at that moment instead (any configuration), e.g. a Tuesday afternoon.
+
+    python -m sysproduction.example_stack_handler --sim-start 2025-03-04T15:00:00Z \
+        --cycles 0 --interval 60 --ops-port 9101     # trade every minute until stopped; /metrics
+
+`--cycles N` repeats the order cycle N times (0 = until SIGINT/SIGTERM), `--interval` seconds
+apart, with the event loop running in between. `--ops-port` (or config `ops_http_port`) serves
+/health, /ready and /metrics (docs/operations.md). SIGINT/SIGTERM stop at the next safe point
+(between order steps), print "interrupted" and exit 130/143; a configuration error, an
+unreachable gateway, a refused client id or an unmanaged account is one line on stderr with its
+exit code (sysproduction/script_runner.py).
 """
 
 from __future__ import annotations
@@ -25,6 +35,8 @@ from sysdata.data_blob import dataBlob
 from sysobjects.contracts import futuresContract
 from sysobjects.orders import brokerOrder, orderWithControls
 from sysproduction.embedded_gateway import EMBEDDED_ACCOUNT, gateway_for
+from sysproduction.ops_http import start_ops_server
+from sysproduction.script_runner import run_script, stop_point
 
 STRATEGY = "example"
 
@@ -72,10 +84,12 @@ def trade_once(orders: ibOrdersData, contract: futuresContract, account: str) ->
     tick = orders.ib_client.ib_get_min_tick_size(contract)
     bid, ask = snapshot.bid / magnifier, snapshot.ask / magnifier
 
+    stop_point()
     market = orders.put_order_on_stack(brokerOrder.from_contract(contract, 2, strategy_name=STRATEGY, account=account))
     orders.wait_for_order(market, "commissions")
     print("filled   ", describe(market))
 
+    stop_point()
     far = round((bid * 0.97) / tick) * tick
     resting_order = brokerOrder.from_contract(
         contract, 1, order_type="LMT", limit_price=far, strategy_name=STRATEGY, account=account
@@ -92,6 +106,7 @@ def trade_once(orders: ibOrdersData, contract: futuresContract, account: str) ->
     orders.wait_for_order(resting, "done")
     print("cancelled", describe(resting), "| cancelled at IB:", orders.check_order_is_cancelled(resting_order))
 
+    stop_point()
     through = round((ask * 1.01) / tick) * tick  # a marketable limit: fills at the touch
     limit = orders.put_order_on_stack(
         brokerOrder.from_contract(contract, 1, order_type="LMT", limit_price=through, strategy_name=STRATEGY)
@@ -112,31 +127,60 @@ def print_positions_and_capital(data: dataBlob) -> None:
             print(f"  {item.tag:16} {float(item.value):>16,.2f} {item.currency}")
 
 
-def run(data: dataBlob, instrument_code: str) -> int:
+def run(data: dataBlob, instrument_code: str, cycles: int = 1, interval: float = 60.0) -> int:
     orders = data.broker_orders
     contract = front_contract(orders, instrument_code)
-    print(f"trading {contract.key} at {orders.ibconnection.now():%Y-%m-%d %H:%M} UTC (gateway clock)")
-    try:
-        trade_once(orders, contract, data.ib_conn.account)
-    except OrderMarketClosed as refused:
-        print(f"refused, nothing sent: {refused}")
+    cycle = 0
+    while True:
+        cycle += 1
+        print(f"trading {contract.key} at {orders.ibconnection.now():%Y-%m-%d %H:%M} UTC (gateway clock)")
+        try:
+            trade_once(orders, contract, data.ib_conn.account)
+        except OrderMarketClosed as refused:
+            print(f"refused, nothing sent: {refused}")
+        if cycles and cycle >= cycles:
+            break
+        wait_safely(data, interval)
     print(f"orders stored today: {len(orders.get_list_of_orders_from_storage())}")
     print_positions_and_capital(data)
     return 0
+
+
+def wait_safely(data: dataBlob, seconds: float) -> None:
+    """Run the event loop for `seconds` (streams, reconnects, /metrics), stopping when asked."""
+    end = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+    while dt.datetime.now(dt.UTC) < end:
+        stop_point()
+        data.ib_conn.sleep(min(0.2, seconds))
+    stop_point()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--instrument", default="SP500")
     parser.add_argument("--sim-start", type=dt.datetime.fromisoformat, default=None)
+    parser.add_argument("--cycles", type=int, default=1, help="order cycles (0 = until stopped; default 1)")
+    parser.add_argument("--interval", type=float, default=60.0, help="seconds between cycles (default 60)")
+    parser.add_argument("--ops-port", type=int, default=None, help="serve /health, /ready, /metrics (0 = any port)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    config = get_production_config()
-    with (
-        gateway(config, args.sim_start) as connect_config,
-        dataBlob("example_stack_handler", config=connect_config) as data,
-    ):
-        return run(data, args.instrument)
+
+    def body(config: Config) -> int:
+        if config.sources.get("log_level", "").endswith("defaults.yaml"):
+            logging.getLogger().setLevel(logging.WARNING)  # a demo: its own lines, unless log_level is set
+        with (
+            gateway(config, args.sim_start) as connect_config,
+            dataBlob("example_stack_handler", config=connect_config) as data,
+        ):
+            server = start_ops_server(data.ib_conn, connect_config, "example_stack_handler", port=args.ops_port)
+            if server is not None:
+                print(f"health and metrics on {server.url} (/health, /ready, /metrics)", flush=True)
+            try:
+                return run(data, args.instrument, args.cycles, args.interval)
+            finally:
+                if server is not None:
+                    server.stop()
+
+    return run_script("example_stack_handler", body, safe_points=True, load_config=get_production_config)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,14 @@ Idempotent: running it twice adds nothing the second time.
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 
 from sysbrokers.IB.ib_errors import IBError
 from sysdata.data_blob import dataBlob
 from sysobjects.futures_per_contract_prices import Frequency
 from sysproduction.price_updates import UpdateSummary, progress, update_contract
+from sysproduction.script_runner import stop_point
 from sysproduction.seed_price_data_from_IB import main as seed_main
 
 
@@ -21,13 +23,16 @@ def update_historical_prices(
     instrument_codes: list[str] | None = None,
     frequencies: tuple[Frequency, ...] = (Frequency.Day,),
     summary: UpdateSummary | None = None,
+    since: dt.datetime | None = None,
 ) -> UpdateSummary:
-    summary = summary or UpdateSummary()
+    summary = summary if summary is not None else UpdateSummary()
     client = data.broker_futures_contract.ib_client
     store = data.db_futures_contract_price
     codes = instrument_codes or data.broker_futures_instrument.get_list_of_instruments()
+    summary.store = store.url
     for code in codes:
         summary.instruments += 1
+        summary.instrument(code)
         try:
             live = client.listed_contracts(code, allow_expired=False)
             # Recently expired contracts whose last sessions may not be stored yet.
@@ -38,8 +43,9 @@ def update_historical_prices(
         stored_months = {key.split("/")[2][:6] for key in store.keys(f"futures/{code}/")}
         recent = [c for c in expired if (c.details.contractMonth or "") in stored_months]
         for contract in progress(live + recent, code):
+            stop_point()  # a safe point: every contract before it is stored whole
             for frequency in frequencies:
-                update_contract(data, code, contract, frequency, summary)
+                update_contract(data, code, contract, frequency, summary, since)
     return summary
 
 

@@ -34,6 +34,8 @@ from sysbrokers.IB.subscriptions import SubscriptionHandle, SubscriptionKind, Su
 from sysdata.config.schema import ReconnectPolicy, ResetWindow
 
 UTC = dt.UTC
+# Subscriptions that hold one of the login's simultaneous market-data lines.
+LINE_KINDS = frozenset({SubscriptionKind.MARKET_DATA, SubscriptionKind.REALTIME_BARS})
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
@@ -123,7 +125,8 @@ class _QuietIbAsyncLogs(logging.Filter):
             code = int(match.group(1)) if match else None
             if code in (1101, 1102) or (code in (1100, 2110) and any(s._window() for s in _SUPERVISORS)):
                 _as_info(record)
-        return True
+        # A record lowered to INFO passed the logger's level as an ERROR: drop it where INFO is off.
+        return logging.getLogger(record.name).isEnabledFor(record.levelno)
 
 
 def _as_info(record: logging.LogRecord) -> None:
@@ -181,6 +184,9 @@ class ConnectionSupervisor:
         self._server_lost = False
         self._broken_farms: set[tuple[str, str]] = set()
         self._closed = False
+        # Set by the connection: makes the login's market-data line budget on first need (or None).
+        self.lines_factory: Callable[[], Any] | None = None
+        self._lines: Any = None
         self._connecting = False  # our own connect attempts: their socket closes are not outages
         self._reconnect_task: asyncio.Task | None = None
         self._reconnecting = False  # inside the reconnect loop (attempts and backoff waits)
@@ -205,18 +211,29 @@ class ConnectionSupervisor:
 
     # --------------------------------------------------------------- subscriptions
     def subscribe_market_data(
-        self, contract: Contract, generic_ticks: str = "", options: list | None = None
+        self,
+        contract: Contract,
+        generic_ticks: str = "",
+        options: list | None = None,
+        wait_for_line: float | None = None,
     ) -> SubscriptionHandle:
-        """Streaming `reqMktData`; `handle.ticker` is the live `Ticker`."""
+        """Streaming `reqMktData`; `handle.ticker` is the live `Ticker`.
+
+        Takes one of the login's market-data lines (see `lines_factory`): raises
+        `IBMarketDataLinesExhausted` when all are in use, after waiting up to `wait_for_line` s."""
         params = {"generic_ticks": generic_ticks, "options": options or []}
-        return self._subscribe_now(SubscriptionKind.MARKET_DATA, contract, params)
+        return self._subscribe_now(SubscriptionKind.MARKET_DATA, contract, params, wait_for_line)
 
     def subscribe_realtime_bars(
-        self, contract: Contract, what_to_show: str = "TRADES", use_rth: bool = False
+        self,
+        contract: Contract,
+        what_to_show: str = "TRADES",
+        use_rth: bool = False,
+        wait_for_line: float | None = None,
     ) -> SubscriptionHandle:
-        """5-second `reqRealTimeBars`; `handle.bars` is the live `RealTimeBarList`."""
+        """5-second `reqRealTimeBars`; `handle.bars` is the live `RealTimeBarList` (takes a line too)."""
         params = {"what_to_show": what_to_show, "use_rth": use_rth}
-        return self._subscribe_now(SubscriptionKind.REALTIME_BARS, contract, params)
+        return self._subscribe_now(SubscriptionKind.REALTIME_BARS, contract, params, wait_for_line)
 
     def subscribe_pnl(self, account: str, model_code: str = "") -> SubscriptionHandle:
         """`reqPnL`; `handle.pnl` is the live `PnL`."""
@@ -289,12 +306,33 @@ class ConnectionSupervisor:
         handle._cancel = self._cancel_handle
         return handle
 
-    def _subscribe_now(self, kind: SubscriptionKind, contract: Contract | None, params: dict) -> SubscriptionHandle:
+    def _subscribe_now(
+        self, kind: SubscriptionKind, contract: Contract | None, params: dict, wait_for_line: float | None = None
+    ) -> SubscriptionHandle:
         if not self.ib.isConnected():
             raise IBNotConnected(message=f"cannot subscribe to {kind.value}: not connected ({self.state.value})")
         handle = self._new_handle(kind, contract, params)
-        subs.issue_now(self.ib, handle)
+        if kind in LINE_KINDS:
+            handle.line = self._take_line(f"{_label(contract)} {kind.value}", wait_for_line)
+        try:
+            subs.issue_now(self.ib, handle)
+        except BaseException:
+            self._give_back_line(handle)
+            raise
         return self.subscriptions.add(handle)
+
+    def _take_line(self, what: str, wait: float | None) -> Any:
+        """A market-data line of the login (None when no budget is kept: `lines_factory` unset or off)."""
+        if self._lines is None and self.lines_factory is not None:
+            self._lines = self.lines_factory()
+        if self._lines is None:
+            return None
+        return self._lines.acquire(what, wait=wait, sleep=_sleep_serviced)
+
+    def _give_back_line(self, handle: SubscriptionHandle) -> None:
+        line, handle.line = getattr(handle, "line", None), None
+        if line is not None and self._lines is not None:
+            self._lines.release(line)
 
     async def _subscribe_async(
         self, kind: SubscriptionKind, contract: Contract | None, params: dict
@@ -307,6 +345,7 @@ class ConnectionSupervisor:
 
     def _cancel_handle(self, handle: SubscriptionHandle) -> None:
         self.subscriptions.remove(handle)
+        self._give_back_line(handle)
         with contextlib.suppress(ConnectionError):  # the socket went away meanwhile: nothing to cancel
             subs.cancel_at_gateway(self.ib, handle)
 
@@ -562,6 +601,8 @@ class ConnectionSupervisor:
             handle.active = False
             handle._detach()
             self.subscriptions.remove(handle)
+        if self._lines is not None:
+            self._lines.close()  # every line of this process back to the login's budget
         self.ib.errorEvent -= self._on_error
         self.ib.disconnectedEvent -= self._on_disconnected
         _SUPERVISORS.discard(self)
@@ -671,6 +712,15 @@ class ConnectionSupervisor:
     def emit_client_id_lost(self, client_id: int) -> None:
         """Called (on the loop) when the client-id lease could not be renewed."""
         self._emit(EventKind.CLIENT_ID_LOST, None, f"lost the lease on client id {client_id}", alert=True)
+
+
+def _sleep_serviced(seconds: float) -> None:
+    """Sleep running ib_async's loop (the connection stays serviced); inside a running loop, which
+    cannot be run again from here, a plain sleep."""
+    if util.getLoop().is_running():
+        time.sleep(seconds)
+    else:
+        _run_sync(asyncio.sleep(seconds))
 
 
 def _run_sync(coro):

@@ -16,10 +16,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import weakref
+from typing import Any
 
 from sysbrokers.IB.client.ib_accounting_client import accountSummary, ibAccountingClient, parse_ib_amount
 from sysbrokers.IB.client.ib_contracts_client import ibContractsClient
 from sysbrokers.IB.ib_connection import connectionIB
+from sysbrokers.IB.ib_data_args import data_and_log
 from sysdata.config.configdata import Config, get_production_config
 from sysobjects.contracts import futuresContract
 from sysobjects.positions import listOfCurrencyValues, whatIfMargin
@@ -38,9 +40,11 @@ class ibCapitalData:  # noqa: N801 - pysystemtrade's public name
     def __init__(
         self,
         ibconnection: connectionIB | None = None,
+        data: Any = None,
         log: logging.Logger | None = None,
         config: Config | None = None,
     ):
+        self.data, log = data_and_log(data, log)  # (conn, data_blob, log=...) as pysystemtrade's blob calls it
         self._log = log or logging.getLogger("ibCapitalData")
         self._owns_connection = ibconnection is None
         if ibconnection is None:

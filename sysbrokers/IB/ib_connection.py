@@ -31,10 +31,14 @@ from sysbrokers.IB.ib_errors import (
     IBError,
     IBNotConnected,
     IBReadOnlyError,
+    IBRequestTimeout,
+    IBResetWindow,
     error_from,
 )
+from sysbrokers.IB.ib_log_filter import install_handled_error_filter
 from sysbrokers.IB.request_watch import RequestWatch
-from sysbrokers.IB.reset_windows import as_windows
+from sysbrokers.IB.reset_windows import as_windows, window_at, window_end
+from sysbrokers.IB.stream_guard import market_data_type
 from sysdata.config.configdata import Config, get_production_config
 from sysdata.config.schema import ReconnectPolicy, ResetWindow
 
@@ -83,6 +87,8 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
         self._heartbeat: Any = None
         self._heartbeat_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Inside a reset window a request waits for the window to end; True: raise IBResetWindow.
+        self.reset_window_fail_fast = False
         if not self._requested_account:
             self._log.warning("Broker account ID not found in private config - may cause issues")
 
@@ -101,6 +107,7 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
             self._client_id = int(client_id)
 
         self._ib = IB()
+        install_handled_error_filter(self._ib)  # 162 no data, 200, 202 after our cancel: INFO, not ERROR
         self.request_watch = RequestWatch(self._ib)  # errors and time limits of requests in flight
         self.supervisor = ConnectionSupervisor(
             self._ib,
@@ -111,6 +118,8 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
             logger=self._log,
             auto_reconnect=auto_reconnect,
         )
+        self.supervisor.lines_factory = self._market_data_lines
+        self._lines_store: Any = None
         if auto_connect:
             self._run_sync(self.connect_async())
 
@@ -131,6 +140,9 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
             self._close_own_store()
             self.supervisor.close()
             raise
+        data_type = market_data_type(self.config.ib_market_data_type)
+        if data_type != 1:  # IB's default is live: only another type needs sending (re-sent on reconnects)
+            self.supervisor.set_market_data_type(data_type)
         await self.supervisor.on_connected()
         self._start_heartbeat()
         self._log.info("Connected to IB gateway %s:%d as client %d", self._ipaddress, self._port, self._client_id)
@@ -212,7 +224,29 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
         self._run_sync(self.ensure_connected_async(timeout))
 
     async def ensure_connected_async(self, timeout: float | None = None) -> None:
-        await self.supervisor.ensure_connected_async(self.connect_timeout if timeout is None else timeout)
+        """As `ensure_connected`. With no `timeout`, inside one of IB's reset windows it waits for
+        the gateway until the window ends (plus `ib_connect_timeout`), or raises `IBResetWindow`
+        at once if `conn.reset_window_fail_fast` is set; elsewhere it waits `ib_connect_timeout`."""
+        supervisor = self.supervisor
+        if timeout is not None:
+            await supervisor.ensure_connected_async(timeout)
+            return
+        now = supervisor.clock()
+        window = window_at(now, supervisor.reset_windows) if supervisor.reset_windows else None
+        end = window_end(now, window) if window is not None else None
+        if end is None:
+            await supervisor.ensure_connected_async(self.connect_timeout)
+            return
+        if self.reset_window_fail_fast:
+            try:
+                await supervisor.ensure_connected_async(0)
+            except IBNotConnected:
+                raise IBResetWindow(
+                    message=f"IB gateway not connected inside the {window.region} reset window (until "
+                    f"{end:%H:%M} UTC); not waiting (reset_window_fail_fast)"
+                ) from None
+            return
+        await supervisor.ensure_connected_async((end - now).total_seconds() + self.connect_timeout)
 
     def sleep(self, seconds: float) -> None:
         """Run the event loop for `seconds` (streams update, reconnects proceed).
@@ -270,7 +304,11 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
 
     async def _measure_clock_offset(self) -> None:
         local_before = time.time()
-        gateway = await self._ib.reqCurrentTimeAsync()
+        limit = float(self.config.ib_request_timeout)
+        try:  # a silent gateway must not hang `now()` for ever
+            gateway = await asyncio.wait_for(self._ib.reqCurrentTimeAsync(), limit)
+        except TimeoutError:
+            raise IBRequestTimeout(message=f"current time: no answer from IB within {limit:g}s") from None
         local_after = time.time()
         offset = gateway.timestamp() - (local_before + local_after) / 2
         # A real gateway's clock agrees with ours within a second or two: treat as equal.
@@ -462,10 +500,27 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
             self._log.warning("Could not release IB client id %d: %s", self._client_id, exc)
 
     def _close_own_store(self) -> None:
-        store, self._own_store = self._own_store, None
-        if store is not None:
-            with contextlib.suppress(Exception):
-                store.close()
+        for name in ("_own_store", "_lines_store"):
+            store = getattr(self, name)
+            setattr(self, name, None)
+            if store is not None:
+                with contextlib.suppress(Exception):
+                    store.close()
+
+    def _market_data_lines(self) -> Any:
+        """The login's market-data line budget (config `ib_market_data_lines`; None when off)."""
+        budget = self.config.ib_market_data_lines
+        if not budget:
+            return None
+        from sysbrokers.IB.market_data_lines import MarketDataLines
+        from sysbrokers.IB.pacers import gateway_login_key
+        from sysdata.metadata_store import open_metadata_store
+
+        gateway = gateway_login_key(self.address)
+        self._lines_store = open_metadata_store(self.config)
+        return MarketDataLines(
+            self._lines_store.market_data_lines(gateway), budget, gateway, self.config.client_id_lease_seconds
+        )
 
     # ---------------------------------------------------------------- loop
     def run_sync(self, coro):

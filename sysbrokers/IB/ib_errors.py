@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from syscore.exceptions import missingContract, missingData
+
 
 class IBError(Exception):
     """An error reported by (or about) the IB gateway. `code` is None for our own errors."""
@@ -33,7 +35,7 @@ class IBError(Exception):
         return self.message
 
 
-class IBNoSecurityDefinition(IBError):
+class IBNoSecurityDefinition(IBError, missingContract):
     """200: the contract does not exist or is ambiguous (fix tradingClass, multiplier, expiry)."""
 
 
@@ -41,7 +43,7 @@ class IBPacingViolation(IBError):
     """162 'pacing violation', 420, 100: too many requests; back off and retry."""
 
 
-class IBNoData(IBError):
+class IBNoData(IBError, missingData):
     """162 'HMDS query returned no data' / 'No head time stamp': nothing in that window."""
 
 
@@ -71,6 +73,10 @@ class IBClientIdInUse(IBError):
 
 class IBNotConnected(IBError, ConnectionError):
     """No usable connection: gateway absent, socket closed, 504, 1100, 502, ..."""
+
+
+class IBResetWindow(IBNotConnected):
+    """Not connected inside one of IB's reset windows, and the caller asked not to wait for its end."""
 
 
 class IBRequestTimeout(IBError, TimeoutError):
@@ -184,6 +190,8 @@ def classify(code: int, text: str = "", delayed_allowed: bool = True) -> type[IB
         return None if delayed_allowed else IBPermissionError
     if code == 321 and "read-only" in lowered:
         return IBReadOnlyError
+    if code == 420 and "permission" in lowered:  # real-time bars without a subscription
+        return IBPermissionError
     if code == 162:
         for needle, exc_type in TEXT_RULES_162:
             if needle in lowered:

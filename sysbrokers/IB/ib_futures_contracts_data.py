@@ -1,20 +1,33 @@
-"""`ibFuturesContractData`: futures contracts at IB (seed 001 "Contracts data")."""
+"""`ibFuturesContractData`: futures contracts at IB (seed 001 "Contracts data").
+
+contracts = ibFuturesContractData(conn)                       # or (conn, data_blob, log=...)
+contracts.get_contract_object_with_IB_data(futuresContract("SP500", "202506"))
+contracts.get_trading_hours_for_contract(contract).okay_to_trade_now()
+contracts.less_than_N_hours_of_trading_left_for_contract(contract, N_hours=1.0)
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING, Any
 
 from sysbrokers.IB.client.ib_contracts_client import ibContractsClient
 from sysbrokers.IB.ib_connection import connectionIB
+from sysbrokers.IB.ib_data_args import data_and_log
 from sysobjects.contract_dates import expiryDate
 from sysobjects.contracts import futuresContract
+from sysobjects.trading_hours import listOfTradingHours
+
+if TYPE_CHECKING:
+    from sysbrokers.IB.ib_instruments_data import ibFuturesInstrumentData
 
 
 class ibFuturesContractData:  # noqa: N801 - pysystemtrade's public name
     """Contract-level facts from IB: the resolved contract, expiry, tick size, trading hours."""
 
-    def __init__(self, ibconnection: connectionIB, log: logging.Logger | None = None):
+    def __init__(self, ibconnection: connectionIB, data: Any = None, log: logging.Logger | None = None):
+        self.data, log = data_and_log(data, log)
         self._connection = ibconnection
         self._client = ibContractsClient(ibconnection, log)
 
@@ -41,8 +54,10 @@ class ibFuturesContractData:  # noqa: N801 - pysystemtrade's public name
         return contract
 
     def get_actual_expiry_date_for_single_contract(
-        self, futures_contract: futuresContract, allow_expired: bool = False
+        self, futures_contract: futuresContract, allow_expired: bool = True
     ) -> expiryDate:
+        """The contract's last trade date at IB. A fact about the contract, so by default also for
+        one that has expired (IB lists them for about two years)."""
         return self._client.broker_get_single_contract_expiry_date(futures_contract, allow_expired)
 
     def get_min_tick_size_for_contract(self, futures_contract: futuresContract) -> float:
@@ -52,11 +67,27 @@ class ibFuturesContractData:  # noqa: N801 - pysystemtrade's public name
     def get_price_magnifier_for_contract(self, futures_contract: futuresContract) -> int:
         return self._client.ib_get_price_magnifier(futures_contract)
 
-    def get_trading_hours_for_contract(
-        self, futures_contract: futuresContract
-    ) -> list[tuple[dt.datetime, dt.datetime]]:
-        """Coming trading sessions as UTC (start, end) pairs, narrowed by the trading-hours overrides."""
-        return self._client.ib_get_trading_hours(futures_contract)
+    def get_trading_hours_for_contract(self, futures_contract: futuresContract) -> listOfTradingHours:
+        """Coming trading sessions as UTC (start, end) pairs, narrowed by the trading-hours overrides;
+        a `listOfTradingHours` (`okay_to_trade_now()`, `less_than_N_hours_left()`) on the gateway's clock."""
+        return listOfTradingHours(self._client.ib_get_trading_hours(futures_contract), clock=self._connection.now)
+
+    def less_than_N_hours_of_trading_left_for_contract(  # noqa: N802 - pysystemtrade's name
+        self,
+        contract_object: futuresContract,
+        N_hours: float = 1.0,  # noqa: N803
+    ) -> bool:
+        """True if the contract trades now and its session closes within `N_hours`."""
+        return self.get_trading_hours_for_contract(contract_object).less_than_N_hours_left(N_hours=N_hours)
+
+    @property
+    def ib_futures_instrument_data(self) -> ibFuturesInstrumentData:
+        """The blob's `broker_futures_instrument` (or one on this connection without a blob)."""
+        if self.data is not None:
+            return self.data.broker_futures_instrument
+        from sysbrokers.IB.ib_instruments_data import ibFuturesInstrumentData
+
+        return ibFuturesInstrumentData(self._connection)
 
     def is_contract_okay_to_trade(self, futures_contract: futuresContract, now: dt.datetime | None = None) -> bool:
         now = now or self._connection.now()

@@ -18,6 +18,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from ib_async import Trade
 
@@ -29,10 +30,12 @@ from sysbrokers.IB.client.ib_orders_client import (
 )
 from sysbrokers.IB.connection_supervisor import ConnectionEvent, EventKind
 from sysbrokers.IB.ib_connection import connectionIB
+from sysbrokers.IB.ib_data_args import data_and_log
 from sysbrokers.IB.ib_errors import IBNotConnected, IBOrderRejected
 from sysbrokers.IB.ib_instrument_config import load_futures_config
 from sysbrokers.IB.order_checks import OrderDuplicate
 from sysbrokers.IB.reconciliation import ReconciliationReport, reconcile
+from syscore.exceptions import missingOrder, orderCannotBeModified
 from sysdata.orders import DuplicateOrderReference, OrderNotFound, OrderStore
 from sysobjects.orders import InvalidOrder, brokerOrder, brokerOrderType, orderStatus
 
@@ -41,24 +44,20 @@ __all__ = ["ibOrdersData", "missingOrder", "orderCannotBeModified"]
 WAIT_CONDITIONS = ("acknowledged", "filled", "done", "commissions")
 
 
-class missingOrder(LookupError):  # noqa: N801 - pysystemtrade's public name
-    """IB reports no order matching this broker order."""
-
-
-class orderCannotBeModified(RuntimeError):  # noqa: N801 - pysystemtrade's public name
-    """The order is not a working limit order IB would accept a modification for."""
-
-
 class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
     """Places, matches, modifies and cancels broker orders at IB; keeps the order store true."""
 
     def __init__(
         self,
         ibconnection: connectionIB,
+        data: Any = None,
         log: logging.Logger | None = None,
         order_store: OrderStore | None = None,
         check_trading_hours: bool = True,
     ) -> None:
+        self.data, log = data_and_log(data, log)  # (conn, data_blob, log=...) as pysystemtrade's blob calls it
+        if order_store is None and self.data is not None:
+            order_store = self.data.db_orders
         self._connection = ibconnection
         self._client = ibOrdersClient(ibconnection, log)
         self._log = log or ibconnection.log
@@ -171,13 +170,16 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
 
     def match_db_broker_order_to_order_from_brokers(self, broker_order: brokerOrder) -> brokerOrder | None:
         """The order as IB reports it now (status, ids, fills); None if IB does not know it."""
-        control = self.match_db_broker_order_to_control_order_from_brokers(broker_order)
+        control = self._match_control(broker_order)
         return None if control is None else control.order
 
     def match_db_broker_order_to_control_order_from_brokers(
         self, broker_order: brokerOrder
     ) -> ibOrderWithControls | None:
         """The live control object of a stored order: by order reference, then perm id, then temp id."""
+        return self._match_control(broker_order)
+
+    def _match_control(self, broker_order: brokerOrder) -> ibOrderWithControls | None:
         self._sync()
         control = self._controls.get(broker_order.order_reference)
         if control is not None:
@@ -191,7 +193,7 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
     def cancel_order_on_stack(self, broker_order: brokerOrder) -> ibOrderWithControls | None:
         """Send a cancellation for `broker_order`; None (nothing sent) if IB does not know it."""
         self._connection.check_can_trade()
-        control = self.match_db_broker_order_to_control_order_from_brokers(broker_order)
+        control = self._match_control(broker_order)
         if control is None:
             self._log.warning("cancel: no order at IB matches %s", broker_order.order_reference)
             return None
@@ -209,7 +211,7 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
 
     def check_order_is_cancelled(self, broker_order: brokerOrder) -> bool:
         """True once IB reports the order cancelled (or rejected); `missingOrder` if IB does not know it."""
-        control = self.match_db_broker_order_to_control_order_from_brokers(broker_order)
+        control = self._match_control(broker_order)
         if control is None:
             raise missingOrder(f"no order at IB matches {broker_order.order_reference!r}")
         return self.check_order_is_cancelled_given_control_object(control)
@@ -280,7 +282,13 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
         """Match IB's open and completed orders and the day's executions to stored orders now."""
         self._connection.ensure_connected()
         trades = self._client.broker_get_orders()
-        report = reconcile(self._store, trades, self._client.broker_get_fills(), self._magnifier_of)
+        report = reconcile(
+            self._store, trades, self._client.broker_get_fills(), self._magnifier_of, settle_unacknowledged=True
+        )
+        for reference in report.orders_never_acknowledged:  # lost in transit: nothing at IB to control
+            control = self._controls.pop(reference, None)
+            if control is not None:
+                control.order.status = orderStatus.REJECTED
         self._rebind_controls()
         self._needs_reconcile = False
         self.last_reconciliation = report
@@ -330,7 +338,9 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
             self._store, self._connection.ib.trades(), self._client.broker_get_fills(), self._magnifier_of
         )
         self._rebind_controls()
-        self._needs_reconcile = False
+        # Orders IB does not report: the next call asks IB itself (`reconcile`), which settles the
+        # ones IB never acknowledged; ib_async's start-up download may have been incomplete.
+        self._needs_reconcile = bool(report.orders_unknown_to_ib)
         self.last_reconciliation = report
 
     def _guarded(self, handler: Callable, *args) -> None:
@@ -434,11 +444,16 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
         return None
 
     def _rebind_controls(self) -> None:
-        for control in self._controls.values():
+        for reference, control in list(self._controls.items()):
             live = self._live_trade(control.order)
             if live is not None and live is not control.trade:
                 control.rebind(live)
                 self._update_and_store(control)
+            elif live is None and not control.order.active:
+                # Done and IB no longer reports it (an earlier day's order after the daily
+                # restart): nothing left to control. A late commission report finds the order in
+                # the store again; a process running for months keeps only the orders IB reports.
+                del self._controls[reference]
 
     async def _wait_async(self, finished: Callable[[], bool], timeout: float) -> bool:
         if finished():

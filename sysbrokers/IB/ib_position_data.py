@@ -13,17 +13,23 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ib_async import Position
 
 from sysbrokers.IB.client.ib_positions_client import ibPositionsClient
 from sysbrokers.IB.ib_connection import connectionIB
+from sysbrokers.IB.ib_data_args import data_and_log
 from sysbrokers.IB.ib_errors import IBNoSecurityDefinition
 from sysbrokers.IB.ib_instrument_config import FuturesConfig, load_futures_config
 from sysobjects.contract_dates import expiryDate
 from sysobjects.contracts import futuresContract
 from sysobjects.exceptions import AmbiguousBrokerInstrument, InvalidExpiryDate, UnknownBrokerInstrument
 from sysobjects.positions import contractPosition, listOfContractPositions, unknownBrokerPosition
+
+if TYPE_CHECKING:
+    from sysbrokers.IB.ib_futures_contracts_data import ibFuturesContractData
+    from sysbrokers.IB.ib_instruments_data import ibFuturesInstrumentData
 
 
 @dataclass
@@ -40,9 +46,11 @@ class ibContractPositionData:  # noqa: N801 - pysystemtrade's public name
     def __init__(
         self,
         ibconnection: connectionIB,
+        data: Any = None,
         log: logging.Logger | None = None,
         futures_config: FuturesConfig | None = None,
     ):
+        self.data, log = data_and_log(data, log)  # (conn, data_blob, log=...) as pysystemtrade's blob calls it
         self._connection = ibconnection
         self._log = log or logging.getLogger("ibContractPositionData")
         self._client = ibPositionsClient(ibconnection, self._log)
@@ -55,6 +63,24 @@ class ibContractPositionData:  # noqa: N801 - pysystemtrade's public name
     @property
     def ib_client(self) -> ibPositionsClient:
         return self._client
+
+    @property
+    def futures_contract_data(self) -> ibFuturesContractData:
+        """The blob's `broker_futures_contract` (or one on this connection without a blob)."""
+        if self.data is not None:
+            return self.data.broker_futures_contract
+        from sysbrokers.IB.ib_futures_contracts_data import ibFuturesContractData
+
+        return ibFuturesContractData(self._connection, log=self._log)
+
+    @property
+    def futures_instrument_data(self) -> ibFuturesInstrumentData:
+        """The blob's `broker_futures_instrument` (or one on this connection without a blob)."""
+        if self.data is not None:
+            return self.data.broker_futures_instrument
+        from sysbrokers.IB.ib_instruments_data import ibFuturesInstrumentData
+
+        return ibFuturesInstrumentData(self._connection, log=self._log)
 
     @property
     def futures_config(self) -> FuturesConfig:

@@ -1,11 +1,19 @@
-"""`ibFxPricesData`: spot FX prices from IB (seed 001 "FX Data")."""
+"""`ibFxPricesData`: spot FX prices from IB (seed 001 "FX Data").
+
+    fx = ibFxPricesData(conn)                 # or (conn, data_blob, log=...); also importable
+    fx.get_fx_prices("GBPUSD")                # from sysbrokers.IB.ib_Fx_prices_data (pysystemtrade)
+
+Daily MIDPOINT rates, inverted where the configuration says so.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sysbrokers.IB.client.ib_fx_client import ibFxClient
 from sysbrokers.IB.ib_connection import connectionIB
+from sysbrokers.IB.ib_data_args import data_and_log
 from sysbrokers.IB.ib_instrument_config import get_list_of_fxcodes
 from sysobjects.spot_fx_prices import fxPrices
 
@@ -13,7 +21,8 @@ from sysobjects.spot_fx_prices import fxPrices
 class ibFxPricesData:  # noqa: N801 - pysystemtrade's public name
     """Daily FX rates for the codes in ib_config_spot_FX.csv."""
 
-    def __init__(self, ibconnection: connectionIB, log: logging.Logger | None = None):
+    def __init__(self, ibconnection: connectionIB, data: Any = None, log: logging.Logger | None = None):
+        self.data, log = data_and_log(data, log)
         self._connection = ibconnection
         self._client = ibFxClient(ibconnection, log)
 

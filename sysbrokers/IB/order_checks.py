@@ -16,6 +16,7 @@ import math
 import numbers
 
 from sysbrokers.IB.ib_errors import IBError
+from syscore.exceptions import missingContract
 
 __all__ = [
     "OrderDuplicate",
@@ -39,7 +40,7 @@ class OrderRefused(IBError):
     """An order (or modification) this layer refused before sending: nothing reached IB."""
 
 
-class OrderUnknownContract(OrderRefused):
+class OrderUnknownContract(OrderRefused, missingContract):
     """The order's instrument is not configured, or IB has no such (unexpired) contract."""
 
 

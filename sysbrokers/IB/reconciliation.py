@@ -39,16 +39,22 @@ class ReconciliationReport:
     orders_updated: list[str] = field(default_factory=list)  # order references
     unmatched_fills: list[str] = field(default_factory=list)  # executions of orders not stored here
     orders_unknown_to_ib: list[str] = field(default_factory=list)  # active stored orders IB does not report
+    # active stored orders IB never acknowledged (no perm id) and does not report: lost in transit,
+    # settled as rejected when the caller asked (`settle_unacknowledged`)
+    orders_never_acknowledged: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.fills_recorded or self.commissions_recorded or self.orders_updated)
+        return bool(
+            self.fills_recorded or self.commissions_recorded or self.orders_updated or self.orders_never_acknowledged
+        )
 
     def __str__(self) -> str:
         return (
             f"reconciliation: {len(self.fills_recorded)} fills and {len(self.commissions_recorded)} commissions "
             f"recorded, {len(self.orders_updated)} orders updated, {len(self.unmatched_fills)} executions not ours, "
-            f"{len(self.orders_unknown_to_ib)} active orders unknown to IB"
+            f"{len(self.orders_unknown_to_ib)} active orders unknown to IB, "
+            f"{len(self.orders_never_acknowledged)} never acknowledged by IB (settled as rejected)"
         )
 
 
@@ -94,8 +100,15 @@ def reconcile(
     trades: Iterable[Any],
     fills: Iterable[Any],
     price_magnifier: MagnifierLookup = lambda order: 1,
+    settle_unacknowledged: bool = False,
 ) -> ReconciliationReport:
-    """Record IB's `fills` (ib_async Fills) and `trades` (ib_async Trades) into `store`."""
+    """Record IB's `fills` (ib_async Fills) and `trades` (ib_async Trades) into `store`.
+
+    `settle_unacknowledged` (only when `trades` and `fills` are IB's complete answer for the day,
+    as `ibOrdersData.reconcile()` fetches them): an active stored order that IB never acknowledged
+    (no perm id) and does not report never reached IB — sent as the connection dropped — and is
+    stored as rejected instead of staying active for ever.
+    """
     report = ReconciliationReport()
     orders = _StoredOrders(store)
     touched: dict[str, brokerOrder] = {}
@@ -122,7 +135,12 @@ def reconcile(
         trade = by_reference.get(reference) or (by_perm_id.get(order.perm_id) if order.perm_id else None)
         if trade is None:
             if order.active and not order.fills:
-                report.orders_unknown_to_ib.append(reference)
+                if settle_unacknowledged and not order.perm_id:
+                    order.status = orderStatus.REJECTED
+                    store.update_order(order)
+                    report.orders_never_acknowledged.append(reference)
+                else:
+                    report.orders_unknown_to_ib.append(reference)
             continue
         if _take_trade_state(order, trade):
             store.update_order(order)

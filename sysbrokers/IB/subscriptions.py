@@ -57,6 +57,7 @@ class SubscriptionHandle:
     active: bool = True
     handle_id: int = field(default_factory=lambda: next(_ids))
     updateEvent: Event = field(default_factory=lambda: Event("updateEvent"))  # noqa: N815 - ib_async style
+    line: Any = field(default=None, repr=False)  # the login's market-data line it holds, if counted
     _cancel: Callable[[SubscriptionHandle], None] | None = field(default=None, repr=False)
     _source: Event | None = field(default=None, repr=False)
     _accept: Callable[..., bool] | None = field(default=None, repr=False)

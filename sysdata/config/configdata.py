@@ -60,15 +60,25 @@ class Config:
     ib_reconnect: ReconnectPolicy
     ib_reset_windows: tuple[ResetWindow, ...]
     ib_pacing_scale: float
+    ib_pacing_shared: bool
+    ib_pacing_profile: str
+    ib_market_data_lines: int | None
     mongo_host: str | None
     mongo_db: str
     mongo_port: int
+    mongo_options: Mapping[str, Any]  # MongoDB connection-string options, passed to MongoClient
     client_id_lease_seconds: float
     client_id_heartbeat_seconds: float
     data_folder: str
     sqlite_path: str
     price_store: str
     log_level: str
+    log_format: str
+    ops_http_host: str
+    ops_http_port: int | None
+    stream_stale_seconds: float
+    ib_market_data_type: str
+    stream_first_data_seconds: float
     # pysystemtrade keys accepted unchanged (see schema.PYSYSTEMTRADE_PASSTHROUGH_KEYS)
     extra: Mapping[str, Any] = field(default_factory=dict)
     # key -> file (or "<overrides>") its value came from

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-PRICE_STORE_SCHEMES = ("parquet", "lmdb", "s3")
+PRICE_STORE_SCHEMES = ("parquet", "parquet+s3", "lmdb", "s3", "s3s")  # as sysdata.prices.factory
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 GATEWAY_MODES = ("ibsim", "external")
+LOG_FORMATS = ("text", "json")
+MARKET_DATA_TYPES = ("live", "frozen", "delayed", "delayed_frozen")  # IB's 1, 2, 3, 4
 MAX_CLIENT_ID = 2**31 - 1  # IB client ids are signed 32-bit ints
 
 # pysystemtrade keys that this project does not use but accepts unchanged, so that an existing
@@ -211,6 +213,35 @@ def mongo_host(value: Any) -> str | None:
     return ip_or_hostname(value)
 
 
+# Client options the layer fixes itself: stored times must come back tz-aware, as UTC.
+MONGO_FIXED_OPTIONS = frozenset({"tz_aware", "tzinfo", "document_class", "type_registry"})
+
+
+def mongo_options(value: Any) -> dict[str, Any]:
+    """MongoDB connection-string options (replicaSet, w, readPreference, tls, authSource, ...),
+    passed to pymongo.MongoClient; each name and value is checked by pymongo's own validator."""
+    from pymongo.common import validate as validate_mongo_option  # pymongo is a core dependency
+    from pymongo.errors import ConfigurationError
+
+    if not isinstance(value, Mapping):
+        raise InvalidValue("a mapping of MongoDB connection-string options, e.g. {replicaSet: rs0}", value)
+    checked: dict[str, Any] = {}
+    for name, raw in value.items():
+        where = f".{name}"
+        if not isinstance(name, str) or name.lower() in MONGO_FIXED_OPTIONS:
+            raise InvalidValue("a MongoDB connection-string option (tz_aware/tzinfo are fixed)", name, where)
+        if not isinstance(raw, (str, int, float, bool, list)):
+            raise InvalidValue(f"a string, number, boolean or list for {name}", raw, where)
+        try:
+            validate_mongo_option(name, raw)
+        except ConfigurationError:
+            raise InvalidValue("a MongoDB connection-string option (see pymongo's MongoClient)", name, where) from None
+        except (TypeError, ValueError) as exc:
+            raise InvalidValue(f"a valid value for {name} ({str(exc).rstrip('.')})", raw, where) from None
+        checked[name] = raw
+    return checked
+
+
 def mongo_db_name(value: Any) -> str:
     expected = 'a MongoDB database name (no spaces or any of /\\."$)'
     if not isinstance(value, str) or not value or re.search(r'[/\\. "$\x00]', value):
@@ -224,10 +255,47 @@ def gateway_mode(value: Any) -> str | None:
     return value
 
 
+PACING_PROFILES = ("documented", "strict")
+
+
+def pacing_profile(value: Any) -> str:
+    if value not in PACING_PROFILES:
+        raise InvalidValue(f"one of {', '.join(PACING_PROFILES)}", value)
+    return value
+
+
 def log_level(value: Any) -> str:
     if not isinstance(value, str) or value.upper() not in LOG_LEVELS:
         raise InvalidValue(f"one of {', '.join(LOG_LEVELS)}", value)
     return value.upper()
+
+
+def optional_line_budget(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not _is_int(value) or value < 1:
+        raise InvalidValue("null (not counted) or a whole number >= 1", value)
+    return value
+
+
+def optional_port(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not _is_int(value) or not 0 <= value <= 65535:
+        raise InvalidValue("null (off), 0 (any free port) or a TCP port", value)
+    return value
+
+
+def market_data_type(value: Any) -> str:
+    if value not in MARKET_DATA_TYPES:
+        raise InvalidValue(f"one of {', '.join(MARKET_DATA_TYPES)}", value)
+    return value
+
+
+def log_format(value: Any) -> str:
+    if value not in LOG_FORMATS:
+        raise InvalidValue(f"one of {', '.join(LOG_FORMATS)}", value)
+    return value
 
 
 def price_store_url(value: Any) -> str:
@@ -361,13 +429,23 @@ KEY_CHECKERS: dict[str, Callable[[Any], Any]] = {
     "ib_reconnect": reconnect_partial,
     "ib_reset_windows": reset_windows,
     "ib_pacing_scale": optional_scale,
+    "ib_pacing_shared": boolean,
+    "ib_pacing_profile": pacing_profile,
+    "ib_market_data_lines": optional_line_budget,
     "mongo_host": mongo_host,
     "mongo_db": mongo_db_name,
     "mongo_port": int_between(1, 65535, "a TCP port"),
+    "mongo_options": mongo_options,
     "client_id_lease_seconds": positive_number,
     "client_id_heartbeat_seconds": positive_number,
     "data_folder": non_empty_string,
     "sqlite_path": non_empty_string,
     "price_store": price_store_url,
     "log_level": log_level,
+    "log_format": log_format,
+    "ops_http_host": ip_or_hostname,
+    "ops_http_port": optional_port,
+    "stream_stale_seconds": positive_number,
+    "ib_market_data_type": market_data_type,
+    "stream_first_data_seconds": positive_number,
 }

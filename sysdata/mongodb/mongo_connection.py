@@ -1,13 +1,18 @@
 """MongoDB connection details resolved from the configuration (pymongo 4).
 
 `mongo_host` may be a plain host name or a full `mongodb://` / `mongodb+srv://` URL; in the
-latter case `mongo_port` is ignored, as in pysystemtrade. Credentials never appear in `repr`.
+latter case `mongo_port` is ignored, as in pysystemtrade. `mongo_options` (a mapping of
+connection-string options: replicaSet, w, wTimeoutMS, retryWrites, readPreference, tls, authSource,
+...) is passed to `MongoClient` and wins over the same option in the URL. Credentials never appear
+in `repr`.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from pymongo import ASCENDING, MongoClient
 from pymongo.collection import Collection
@@ -18,6 +23,7 @@ from sysdata.config.configdata import Config, get_production_config
 MONGO_URL_PREFIXES = ("mongodb://", "mongodb+srv://")
 DEFAULT_MONGO_PORT = 27017
 _CREDENTIALS = re.compile(r"(mongodb(?:\+srv)?://)[^@/]*@")
+_SECRET_OPTION_WORDS = ("password", "secret", "key")  # e.g. tlsCertificateKeyFilePassword
 
 
 class MongoNotConfigured(RuntimeError):
@@ -58,9 +64,15 @@ class mongoDb:  # noqa: N801 - pysystemtrade's public name
         mongo_port: int | None = None,
         config: Config | None = None,
         server_selection_timeout_ms: int = 5000,
+        mongo_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.database_name, self._host, self.port = mongo_defaults(mongo_database_name, mongo_host, mongo_port, config)
         self.server_selection_timeout_ms = server_selection_timeout_ms
+        if mongo_options is None:
+            # From the configuration, unless the caller named the server outright (tests, tools).
+            explicit = None not in (mongo_database_name, mongo_host) and config is None
+            mongo_options = {} if explicit else (config or get_production_config()).mongo_options
+        self.options: dict[str, Any] = dict(mongo_options)
         self._client: MongoClient | None = None
         self._client_pid = 0
 
@@ -94,17 +106,23 @@ class mongoDb:  # noqa: N801 - pysystemtrade's public name
         self._client = None
 
     def _new_client(self) -> MongoClient:
-        options = dict(
-            tz_aware=True,
-            serverSelectionTimeoutMS=self.server_selection_timeout_ms,
-            appname="ibfutures",
-        )
+        options: dict[str, Any] = {"serverSelectionTimeoutMS": self.server_selection_timeout_ms, "appname": "ibfutures"}
+        given = {name.lower() for name in self.options}  # pymongo option names are case-insensitive
+        options = {name: value for name, value in options.items() if name.lower() not in given}
+        options.update(self.options, tz_aware=True)
         if self._host.startswith(MONGO_URL_PREFIXES):
             return MongoClient(self._host, **options)
         return MongoClient(host=self._host, port=self.port, **options)
 
     def __repr__(self) -> str:
-        return f"Mongodb database: host {self.host}, port {self.port}, db name {self.database_name}"
+        text = f"Mongodb database: host {self.host}, port {self.port}, db name {self.database_name}"
+        if self.options:
+            shown = {
+                name: "***" if any(word in name.lower() for word in _SECRET_OPTION_WORDS) else value
+                for name, value in self.options.items()
+            }
+            text += f", options {shown}"
+        return text
 
 
 class mongoConnection:  # noqa: N801 - pysystemtrade's public name

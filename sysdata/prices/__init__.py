@@ -1,6 +1,7 @@
-"""Price stores: parquet files (default) or ArcticDB (optional extra), behind one interface."""
+"""Price stores: parquet files (default, local or on S3) or ArcticDB (optional extra), behind one interface."""
 
-from sysdata.prices.store import (
+from sysdata.prices.factory import PRICE_STORE_SCHEMES, open_price_store
+from sysdata.prices.interface import (
     DEFAULT_PRICE_STORE_URL,
     FUTURES_PRICE_COLUMNS,
     FX_PRICE_COLUMN,
@@ -16,13 +17,13 @@ from sysdata.prices.store import (
     UnsupportedPriceStoreURLError,
     contract_prices_key,
     fx_prices_key,
-    open_price_store,
 )
 
 __all__ = [
     "DEFAULT_PRICE_STORE_URL",
     "FUTURES_PRICE_COLUMNS",
     "FX_PRICE_COLUMN",
+    "PRICE_STORE_SCHEMES",
     "SCHEMAS",
     "InvalidPriceDataError",
     "InvalidPriceKeyError",

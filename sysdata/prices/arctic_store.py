@@ -6,17 +6,25 @@ ArcticDB keeps a tz-aware UTC index (checked with 6.28), but an empty symbol rea
 every read is normalised to UTC. Previous versions are pruned on every write: this is a price store,
 not an audit trail. ArcticDB does not lock: concurrent writers of one symbol silently lose rows, so
 keep to one writer per key (different keys are safe).
+
+Several processes share one store, so ArcticDB's per-process cache of version maps is switched off
+(`VersionMap.ReloadInterval` = 0, a process-wide ArcticDB setting): with it, a process kept reading a
+version another process had replaced and pruned ("failed to read key ..." on S3 for ~2 s). Even so,
+a read that resolved version N can find N's segments deleted by a writer that has just written N+1
+and pruned N; such a read is retried (`READ_ATTEMPTS`) and returns the newer whole version. A reader
+never gets a torn or partial frame.
 """
 
 from __future__ import annotations
 
+import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
 
-from sysdata.prices.store import (
+from sysdata.prices.interface import (
     MergeResult,
     PriceFileError,
     PriceSchema,
@@ -24,11 +32,14 @@ from sysdata.prices.store import (
     PriceStoreBackendMissingError,
     UnsupportedPriceStoreURLError,
     conform_stored,
+    mask_url_secrets,
     merge_prices,
     split_library_option,
 )
 
 FORMAT_VERSION = 1
+READ_ATTEMPTS = 5  # a read whose version another process pruned meanwhile is retried this often
+_RETRY_SECONDS = 0.05
 
 
 def _import_arcticdb() -> Any:
@@ -54,13 +65,29 @@ class ArcticPriceStore(PriceStore):
     ) -> None:
         super().__init__(schemas)
         arcticdb = _import_arcticdb()
-        self.url = url or f"{uri} (library {library})"
+        self.url = mask_url_secrets(url or f"{uri} (library {library})")
         self._missing = arcticdb.exceptions.NoSuchVersionException
+        # NoSuchVersionException (no such symbol) derives from NoDataFoundException; the rest of that
+        # family, and KeyNotFoundException, mean a resolved version's segments are gone (pruned).
+        self._vanished = (arcticdb.exceptions.NoDataFoundException, arcticdb.exceptions.KeyNotFoundException)
+        # ArcticDB caches each symbol's version map for a while (VersionMap.ReloadInterval), so a
+        # process would go on reading a version that another process has replaced, and pruned, for
+        # that long. Several processes share this store: resolve the latest version on every read.
+        arcticdb.config.set_config_int("VersionMap.ReloadInterval", 0)
         try:
             self._arctic = arcticdb.Arctic(uri)
-            self._lib = self._arctic.get_library(library, create_if_missing=True)
+            self._lib = self._open_library(library)
         except Exception as exc:  # arcticdb raises plain RuntimeError/ValueError subclasses for bad URIs
             raise UnsupportedPriceStoreURLError(self.url, f"ArcticDB cannot open it: {exc}") from exc
+
+    def _open_library(self, library: str) -> Any:
+        try:
+            return self._arctic.get_library(library, create_if_missing=True)
+        except ValueError as exc:
+            # Two processes opening a new library at once: both saw it missing, the other created it.
+            if "already exists" not in str(exc):
+                raise
+            return self._arctic.get_library(library)
 
     @classmethod
     def from_url(cls, url: str) -> ArcticPriceStore:
@@ -71,17 +98,34 @@ class ArcticPriceStore(PriceStore):
     def _location(self, key: str) -> str:
         return f"{self.url}:{key}"
 
+    def _retrying(self, key: str, call: Callable[[], object]) -> object:
+        """call(), again if another process pruned the version it was reading (see the module doc)."""
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                return call()
+            except self._missing:
+                raise
+            except self._vanished as exc:
+                if attempt + 1 == READ_ATTEMPTS:  # not a race after all: the symbol is damaged
+                    raise PriceFileError(self._location(key), f"stored data missing: {exc}") from exc
+                time.sleep(_RETRY_SECONDS * (attempt + 1))
+        raise AssertionError("unreachable")
+
     # --- primitives ---
 
     def _read(
         self, key: str, schema: PriceSchema, start: pd.Timestamp | None, end: pd.Timestamp | None
     ) -> pd.DataFrame | None:
         date_range = None if start is None and end is None else (start, end)
-        try:
+
+        def read() -> object:
             with warnings.catch_warnings():
                 # arcticdb 6.28 builds frames through a pandas internal that pandas 2.3 deprecates
                 warnings.filterwarnings("ignore", "Passing a BlockManager", DeprecationWarning)
-                frame = self._lib.read(key, date_range=date_range).data
+                return self._lib.read(key, date_range=date_range).data
+
+        try:
+            frame = self._retrying(key, read)
         except self._missing:
             return None
         if not isinstance(frame, pd.DataFrame):
@@ -119,7 +163,7 @@ class ArcticPriceStore(PriceStore):
 
     def _last_timestamp(self, key: str, schema: PriceSchema) -> pd.Timestamp | None:
         try:
-            description = self._lib.get_description(key)
+            description = self._retrying(key, lambda: self._lib.get_description(key))
         except self._missing:
             return None
         last = pd.Timestamp(description.date_range[1])

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sysdata.prices.store import (
+from sysdata.prices.interface import (
     MergeResult,
     PriceFileError,
     PriceSchema,

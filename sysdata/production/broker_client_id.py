@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
+from sysdata.production.process_metrics import record_lease_renewal
+
 UTC = dt.UTC
 MAX_CLIENT_ID = 2**31 - 1
 FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=UTC)  # legacy pysystemtrade locks never expire
@@ -48,13 +50,22 @@ class LeaseOwner:
 
 _owner_cache: dict[int, LeaseOwner] = {}
 
+# The host name recorded in leases: socket.gethostname(), unless this variable names another (a
+# container whose host name is a random id, or tests that play several machines on one).
+LEASE_HOST_ENV = "IBFUTURES_LEASE_HOST"
+
+
+def lease_host() -> str:
+    """The host name this process records in its leases (env IBFUTURES_LEASE_HOST, else the OS's)."""
+    return os.environ.get(LEASE_HOST_ENV) or socket.gethostname()
+
 
 def current_owner() -> LeaseOwner:
     """This process's identity; a forked child gets its own token because its pid differs."""
     pid = os.getpid()
     owner = _owner_cache.get(pid)
     if owner is None:
-        owner = LeaseOwner(pid=pid, host=socket.gethostname(), token=uuid.uuid4().hex)
+        owner = LeaseOwner(pid=pid, host=lease_host(), token=uuid.uuid4().hex)
         _owner_cache.clear()
         _owner_cache[pid] = owner
     return owner
@@ -320,8 +331,10 @@ class ClientIdHeartbeat:
             try:
                 alive = self.data.heartbeat(self.client_id)
             except Exception:  # a store hiccup must not kill the thread; the next beat retries
+                record_lease_renewal(False)
                 self.data.log.exception("Heartbeat for IB client ID %d failed", self.client_id)
                 continue
+            record_lease_renewal(alive)
             if not alive:
                 self.lost = True
                 self.data.log.error("Lost the lease on IB client ID %d", self.client_id)

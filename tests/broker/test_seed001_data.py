@@ -166,3 +166,17 @@ def test_ambiguity_is_never_resolved_silently():
         futuresInstrument("VIX"), ibInstrumentConfigData("VIX", "CFE", "USD", 1000, 1.0, True, "")
     )
     assert choose_contract(candidates, weekly_off, contractDate("202506")).contract.localSymbol == "VXM5"
+
+
+def test_seed001_expiry_example_answers_for_a_contract_expired_within_ibs_window(sims, conns, tmp_path):
+    # Seed 001: get_actual_expiry_date_for_single_contract(futuresContract("EDOLLAR", "202306")).
+    # On 2025-03-04 GE 202306 has expired, but IB still lists it: its expiry is a fact, not a permission.
+    from sysbrokers.IB.ib_futures_contracts_data import ibFuturesContractData
+    from sysobjects.contracts import futuresContract
+    from tests.connection import open_conn
+
+    conn = open_conn(sims(), conns, tmp_path)
+    expiry = ibFuturesContractData(conn).get_actual_expiry_date_for_single_contract(
+        futuresContract("EDOLLAR", "202306")
+    )
+    assert (expiry.year, expiry.month) == (2023, 6) and expiry.weekday() == 0  # GE: the Monday before IMM Wednesday

@@ -1,7 +1,7 @@
 """Requests in flight: time limits and IB's errors reach the request they belong to, and only it.
 
-The gateway is ibsim over loopback. It ignores messages it does not implement (symbol search
-here), which makes a real request that IB never answers.
+The gateway is ibsim over loopback, told to leave symbol searches unanswered (as a hung data
+farm would), which makes a real request that IB never answers.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ SP500 = Future(symbol="ES", lastTradeDateOrContractMonth="202506", exchange="CME
 
 
 def silent_request(client: ibClient, what: str, timeout: float) -> asyncio.Future:
-    """A request ibsim never answers (a symbol search), sent through the layer in a task of its own."""
+    """A request the gateway leaves unanswered (a symbol search), sent through the layer in a task of its own."""
     return asyncio.ensure_future(
         client.request_async(lambda: client.ib.reqMatchingSymbolsAsync("ES"), what, timeout=timeout)
     )
@@ -31,6 +31,7 @@ def silent_request(client: ibClient, what: str, timeout: float) -> asyncio.Futur
 
 @pytest.fixture(name="client")
 def client_fixture(sim, conns, tmp_path) -> ibClient:
+    sim.faults.leave_unanswered(81)  # reqMatchingSymbols
     return ibClient(conns(connectionIB(91, config=test_config(tmp_path, sim.port))))
 
 

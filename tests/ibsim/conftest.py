@@ -28,7 +28,13 @@ FAST = Timing(
 
 
 def make_config(**overrides) -> SimConfig:
-    settings = dict(port=0, start=OPEN_MARKET, speed=1.0, pacing=PacingRules(enabled=False), timing=FAST)
+    settings = dict(
+        port=0,
+        start=OPEN_MARKET,
+        speed=1.0,
+        pacing=PacingRules(enabled=False),
+        timing=FAST,
+    )
     settings.update(overrides)
     return SimConfig(**settings)
 

@@ -1270,3 +1270,47 @@ def test_enums_cover_the_brief() -> None:
     assert m.In.REQ_GLOBAL_CANCEL == 58 and m.In.REQ_COMPLETED_ORDERS == 99 and m.In.START_API == 71
     assert m.Out.COMPLETED_ORDERS_END == 102 and m.Out.HISTORICAL_DATA_UPDATE == 90
     assert m.Out.TICK_REQ_PARAMS == 81 and m.Out.PNL_SINGLE == 95
+
+
+# ======================================================================================
+# Replies to requests ibsim does not model in full (ibsim/unsupported.py, ibsim/ticks.py)
+# ======================================================================================
+
+
+def test_tick_and_misc_replies_decode_in_both_clients(client: ClientDecoder) -> None:
+    es = m.ContractFields(con_id=1, symbol="ES", sec_type="FUT", local_symbol="ESM5", trading_class="ES")
+    cases: list[tuple[list[object], str]] = [
+        (m.historical_ticks(7, [(1741100400, 5800.25, 0)], True), "historicalTicks"),
+        (m.historical_ticks_bid_ask(7, [(1741100400, 0, 5800.0, 5800.25, 12, 30)], True), "historicalTicksBidAsk"),
+        (m.historical_ticks_last(7, [(1741100400, 0, 5800.25, 3, "CME", "")], True), "historicalTicksLast"),
+        (m.tick_by_tick_last(8, 1, 1741100400, 5800.25, 2, 0, "CME", ""), "tickByTickAllLast"),
+        (m.tick_by_tick_bid_ask(8, 1741100400, 5800.0, 5800.25, 10, 20, 0), "tickByTickBidAsk"),
+        (m.tick_by_tick_mid_point(8, 1741100400, 5800.125), "tickByTickMidPoint"),
+        (m.position_multi(9, "DU123456", es, 2.0, 290_000.0), "positionMulti"),
+        (m.position_multi_end(9), "positionMultiEnd"),
+        (m.market_rule(67, [(0.0, 0.25)]), "marketRule"),
+        (
+            m.symbol_samples(10, [(11004968, "ES", "IND", "CME", "USD", ("FUT",), "E-mini")], client.version),
+            "symbolSamples",
+        ),
+        (m.sec_def_opt_params_end(11), "securityDefinitionOptionParameterEnd"),
+        (m.soft_dollar_tiers(12), "softDollarTiers"),
+        (m.family_codes(["DU123456"]), "familyCodes"),
+        (m.mkt_depth_exchanges(), "mktDepthExchanges"),
+        (m.smart_components(13), "smartComponents"),
+        (m.news_providers(), "newsProviders"),
+        (m.historical_news_end(14, False), "historicalNewsEnd"),
+        (m.display_group_list(15, "1|2|3"), "displayGroupList"),
+        (m.display_group_updated(16, ""), "displayGroupUpdated"),
+        (m.user_info(17, ""), "userInfo"),
+    ]
+    for fields, method in cases:
+        client.one(fields, method)
+    ticks = client.one(
+        m.historical_ticks_last(7, [(1741100400, 0, 5800.25, 3, "CME", "")], True), "historicalTicksLast"
+    )
+    assert ticks[0] == 7 and ticks[1][0].price == 5800.25 and ticks[1][0].size == 3 and ticks[2] is True
+    rule = client.one(m.market_rule(67, [(0.0, 0.25)]), "marketRule")
+    assert rule[0] == 67 and rule[1][0].increment == 0.25
+    pos = client.one(m.position_multi(9, "DU123456", es, 2.0, 290_000.0), "positionMulti")
+    assert pos[0] == 9 and pos[1] == "DU123456" and pos[3].localSymbol == "ESM5" and pos[4:] == (2.0, 290_000.0)

@@ -1,4 +1,6 @@
-"""One contract for the price stores, run against parquet files and ArcticDB on LMDB (both real, on tmp_path)."""
+"""One contract for the price stores, run against every backend, each real: parquet files and ArcticDB on
+LMDB (on tmp_path), and parquet and ArcticDB on a real S3-protocol server (moto, started on loopback by
+the `s3_server` fixture, a fresh bucket per test)."""
 
 from __future__ import annotations
 
@@ -32,7 +34,9 @@ from sysdata.prices import (
 )
 from sysdata.prices import parquet_store as parquet_module
 from sysdata.prices.arctic_store import ArcticPriceStore
+from sysdata.prices.parquet_s3_store import S3ParquetPriceStore
 from sysdata.prices.parquet_store import ParquetPriceStore
+from tests.fixtures.s3 import s3_bucket, s3_server  # noqa: F401 - fixtures, registered by import
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAILY = contract_prices_key("EDOLLAR", "20230600", "D")
@@ -62,10 +66,23 @@ def quick_arcticdb_symbol_list_lock():
     set_config_int("StorageLock.WaitMs", 10)
 
 
-@pytest.fixture(params=["parquet", "arctic-lmdb"])
+BACKENDS = ["parquet", "arctic-lmdb", "parquet-s3", "arctic-s3"]
+
+
+def backend_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The URL of a fresh, empty store of one backend (S3 ones in a new bucket on the test server)."""
+    if backend == "parquet":
+        return f"parquet://{tmp_path}/prices"
+    if backend == "arctic-lmdb":
+        return f"lmdb://{tmp_path}/prices"
+    server = request.getfixturevalue("s3_server")
+    bucket = server.create_bucket()
+    return server.parquet_url(bucket) if backend == "parquet-s3" else server.arctic_url(bucket)
+
+
+@pytest.fixture(params=BACKENDS)
 def store(request, tmp_path) -> PriceStore:
-    url = f"parquet://{tmp_path}/prices" if request.param == "parquet" else f"lmdb://{tmp_path}/prices"
-    with open_price_store(url) as opened:
+    with open_price_store(backend_url(request.param, tmp_path, request)) as opened:
         yield opened
 
 
@@ -74,6 +91,11 @@ def snapshot(store: PriceStore, key: str) -> object:
     if isinstance(store, ParquetPriceStore):
         path = store.path_for(key)
         return path.read_bytes() if path.exists() else None
+    if isinstance(store, S3ParquetPriceStore):
+        if not store.exists(key):
+            return None
+        with store.fs.open_input_file(store.path_for(key)) as handle:
+            return handle.read()
     versions = store._lib.list_versions(key) if store.exists(key) else {}
     return sorted(str(version) for version in versions), store.read(key).to_dict()
 

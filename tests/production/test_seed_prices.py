@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,10 +11,7 @@ import pandas as pd
 import pytest
 
 from ibsim import PacingRules
-from sysbrokers.IB.client.ib_contracts_client import clear_contract_cache
-from sysbrokers.IB.client.ib_price_client import _pacers
 from sysbrokers.IB.ib_errors import IBNoSecurityDefinition, IBPermissionError
-from sysdata.data_blob import dataBlob
 from sysdata.prices import contract_prices_key
 from sysobjects.contracts import futuresContract
 from sysobjects.exceptions import InstrumentConfigError, InvalidContractDate
@@ -25,32 +19,14 @@ from sysproduction.price_updates import count_gaps
 from sysproduction.seed_price_data_from_IB import seed_price_data_from_IB
 from sysproduction.update_historical_prices import update_historical_prices
 from tests.connection import sims_fixture, test_config  # noqa: F401 - fixtures
+from tests.production.seeding import seed_blob, start_main_job
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    clear_contract_cache()
-    _pacers.clear()
-    yield
-    clear_contract_cache()
-    _pacers.clear()
-
-
-def _blob(sim, tmp_path, **overrides) -> dataBlob:
-    settings = dict(
-        price_store=f"parquet://{tmp_path}/prices",
-        ib_pacing_scale=overrides.pop("ib_pacing_scale", 0.01),
-        ib_gateway="external",
-    )
-    settings.update(overrides)
-    return dataBlob("seed-test", config=test_config(tmp_path, sim.port, **settings))
-
-
 def test_seed_then_rerun_adds_nothing(sims, tmp_path):
     sim = sims(pacing=PacingRules.scaled(0.01))
-    with _blob(sim, tmp_path) as data:
+    with seed_blob(sim, tmp_path) as data:
         first = seed_price_data_from_IB(data, ["SP500", "CORN"])
         assert first.errors == []
         assert first.contracts > 20 and first.bars_added > 5000
@@ -71,7 +47,7 @@ def test_seed_then_rerun_adds_nothing(sims, tmp_path):
 
 def test_daily_update_adds_the_new_session(sims, tmp_path):
     sim = sims(pacing=PacingRules.scaled(0.01))
-    with _blob(sim, tmp_path) as data:
+    with seed_blob(sim, tmp_path) as data:
         seed_price_data_from_IB(data, ["SP500"])
         sim.clock.advance(86400)  # a day later at the gateway
         data.ib_conn._clock_offset = None  # re-measure the gateway's clock
@@ -86,7 +62,7 @@ def test_real_pacing_limits_give_no_violation(sims, tmp_path):
     # IB's own windows at the gateway and in the client; hourly pages of one contract in quick
     # succession meet the "6 requests for one contract within 2 s" rule.
     sim = sims(pacing=PacingRules())
-    with _blob(sim, tmp_path, ib_pacing_scale=1.0) as data:
+    with seed_blob(sim, tmp_path, ib_pacing_scale=1.0) as data:
         prices = data.broker_futures_contract_price
         start = dt.datetime(2024, 9, 1, tzinfo=dt.UTC)
         hourly = prices.get_prices_at_frequency_for_contract_object(
@@ -103,7 +79,7 @@ def test_real_pacing_limits_give_no_violation(sims, tmp_path):
 
 def test_bad_input_gives_typed_errors_and_leaves_prices_untouched(sims, tmp_path):
     sim = sims(pacing=PacingRules.scaled(0.01))
-    with _blob(sim, tmp_path) as data:
+    with seed_blob(sim, tmp_path) as data:
         seed_price_data_from_IB(data, ["SP500"])
         store = data.db_futures_contract_price
         key = contract_prices_key("SP500", "20250600", "D")
@@ -120,7 +96,7 @@ def test_bad_input_gives_typed_errors_and_leaves_prices_untouched(sims, tmp_path
 
 def test_permission_error_is_typed_and_recorded(sims, tmp_path):
     sim = sims(pacing=PacingRules.scaled(0.01), permissions=frozenset({"NYMEX"}))
-    with _blob(sim, tmp_path) as data:
+    with seed_blob(sim, tmp_path) as data:
         with pytest.raises(IBPermissionError):
             data.broker_futures_contract_price.get_prices_for_contract_object(futuresContract("SP500", "202506"))
         summary = seed_price_data_from_IB(data, ["SP500"])
@@ -146,20 +122,6 @@ def test_malformed_private_instrument_config_is_reported_with_file_row_column(tm
         clear_config_cache()
 
 
-def _run_main_job(folder: Path, *args: str) -> subprocess.Popen:
-    private = folder / "private"
-    private.mkdir(exist_ok=True)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYSYS_PRIVATE_CONFIG_DIR=str(private))
-    return subprocess.Popen(
-        [sys.executable, "-m", "sysproduction.seed_price_data_from_IB", *args],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
 def _stored(folder: Path) -> dict[str, pd.DataFrame]:
     from sysdata.prices import open_price_store
 
@@ -173,14 +135,14 @@ def test_main_job_on_embedded_defaults_resumes_after_a_kill(tmp_path):
     clean, killed = tmp_path / "clean", tmp_path / "killed"
     clean.mkdir()
     killed.mkdir()
-    run = _run_main_job(clean, *instruments)
+    run = start_main_job(clean, *instruments)
     output, _ = run.communicate(timeout=300)
     assert run.returncode == 0, output[-3000:]
     assert "seed_price_data_from_IB summary" in output and "pacing violations    0" in output
     reference = _stored(clean)
     assert len(reference) > 20
 
-    victim = _run_main_job(killed, *instruments)
+    victim = start_main_job(killed, *instruments)
     deadline = time.monotonic() + 120
     prices = killed / "data" / "prices" / "futures"
     while time.monotonic() < deadline and len(list(prices.rglob("*.parquet"))) < 8:
@@ -189,7 +151,7 @@ def test_main_job_on_embedded_defaults_resumes_after_a_kill(tmp_path):
     victim.communicate(timeout=30)
     partial = len(list(prices.rglob("*.parquet")))
     assert 0 < partial < len(reference), "the kill should land in the middle of the run"
-    rerun = _run_main_job(killed, *instruments)
+    rerun = start_main_job(killed, *instruments)
     output, _ = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, output[-3000:]
     resumed = _stored(killed)
@@ -197,6 +159,6 @@ def test_main_job_on_embedded_defaults_resumes_after_a_kill(tmp_path):
     for key, frame in reference.items():
         assert count_gaps(resumed[key].index) == 0, key
         pd.testing.assert_frame_equal(resumed[key], frame, check_freq=False)
-    again = _run_main_job(killed, *instruments)
+    again = start_main_job(killed, *instruments)
     output, _ = again.communicate(timeout=300)
     assert "bars added           0" in output

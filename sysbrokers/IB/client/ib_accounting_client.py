@@ -137,6 +137,22 @@ class ibAccountingClient(ibClient):  # noqa: N801 - pysystemtrade's public name
                 wrapper.acctSummary.clear()
         return rows
 
+    # ------------------------------------------------------------ pysystemtrade's names
+    def broker_get_account_value_across_currency(self, account_id: str | None = None) -> listOfCurrencyValues:
+        """NetLiquidation per currency, summed over `account_id` (default: every managed account)."""
+        return self.ib_get_account_summary().across_currency("NetLiquidation", self.accounts_for(account_id))
+
+    def broker_get_excess_liquidity_value_across_currency(self, account_id: str | None = None) -> listOfCurrencyValues:
+        """FullExcessLiquidity per currency, summed over `account_id` (default: every managed account)."""
+        return self.ib_get_account_summary().across_currency("FullExcessLiquidity", self.accounts_for(account_id))
+
+    def account_summary_data(self) -> dict[str, dict[str, dict[str, float]]]:
+        """pysystemtrade's shape: {account: {tag: {currency: value}}} from a fresh summary."""
+        out: dict[str, dict[str, dict[str, float]]] = {}
+        for (account, tag, currency), value in self.ib_get_account_summary().values.items():
+            out.setdefault(account, {}).setdefault(tag, {})[currency] = value
+        return out
+
     def ib_what_if_order(self, ib_contract: Contract, quantity: int, account: str) -> OrderState:
         """IB's what-if answer for a market order of `quantity` (signed) in `account`; nothing is placed."""
         order = MarketOrder("BUY" if quantity > 0 else "SELL", abs(quantity), account=account)

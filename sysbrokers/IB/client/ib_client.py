@@ -43,6 +43,38 @@ class ibClient:  # noqa: N801 - pysystemtrade's public name
         return self._log
 
     @property
+    def cache(self):
+        """pysystemtrade's per-client `Cache` (`cache.get(method, *args)` memoises a call)."""
+        if "_cache" not in self.__dict__:
+            from syscore.cache import Cache
+
+            self._cache = Cache(self)
+        return self._cache
+
+    def error_handler(self, reqid: int, error_code: int, error_string: str, ib_contract: Any = None) -> None:
+        """pysystemtrade's errorEvent handler: an error (per `ib_errors.classify`) is logged as a
+        warning, a notice at DEBUG. This layer raises request errors itself (`run_request`); this
+        only logs, for code that registers it on `ib.errorEvent` as pysystemtrade does."""
+        from sysbrokers.IB.ib_errors import classify
+
+        message = f"Reqid {reqid}: {error_code} {error_string} for {ib_contract}"
+        if classify(error_code, error_string) is None:
+            self.broker_message(message)
+        else:
+            self.broker_error(message)
+
+    def broker_error(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self.log.warning(msg)
+
+    def broker_message(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self.log.debug(msg)
+
+    def refresh(self) -> None:
+        """Let IB's pending messages in (pysystemtrade's `ib.sleep(0.00001)`); no-op when disconnected."""
+        if self._connection.ib.isConnected():
+            self._connection.sleep(0)
+
+    @property
     def request_timeout(self) -> float:
         return float(self._connection.config.ib_request_timeout)
 

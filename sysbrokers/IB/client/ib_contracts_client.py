@@ -27,6 +27,7 @@ from sysbrokers.IB.ib_instrument_config import load_futures_config, load_trading
 from sysobjects.contract_dates import expiryDate
 from sysobjects.contracts import futuresContract
 from sysobjects.instruments import futuresInstrumentWithIBConfigData
+from sysobjects.trading_hours import listOfTradingHours
 
 # Listings change once a day at most; a contract's details never change.
 LISTING_CACHE_SECONDS = 3600.0
@@ -115,8 +116,16 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
             )
         return found
 
-    def ib_futures_contract(self, contract: futuresContract, allow_expired: bool = False) -> Contract:
-        """The qualified ib_async `Contract` (with conId) for `contract`."""
+    def ib_futures_contract(
+        self,
+        contract: futuresContract,
+        allow_expired: bool = False,
+        always_return_single_leg: bool = False,
+        trade_list_for_multiple_legs: Any = None,
+    ) -> Contract:
+        """The qualified ib_async `Contract` (with conId) for `contract`. pysystemtrade's spread
+        arguments are accepted for single contracts; calendar spreads (BAG) are not built here."""
+        _refuse_spread(contract, trade_list_for_multiple_legs)
         return self.resolve(contract, allow_expired).contract
 
     def ib_get_contract_details(self, contract: futuresContract, allow_expired: bool = False) -> ContractDetails:
@@ -159,12 +168,16 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
                     _resolved_cache[(gateway, instrument_code, f"{month}00")] = contracts[0]
 
     # ----------------------------------------------------- pysystemtrade API
-    def broker_get_futures_contract_list(self, instrument_code: str, allow_expired: bool = False) -> list[str]:
-        """IB's expiries (YYYYMMDD) of the instrument's listed contracts, nearest first."""
-        return [r.expiry_key for r in self.listed_contracts(instrument_code, allow_expired)]
+    def broker_get_futures_contract_list(
+        self, instrument_code: str | futuresInstrumentWithIBConfigData, allow_expired: bool = False
+    ) -> list[str]:
+        """IB's expiries (YYYYMMDD) of the instrument's listed contracts, nearest first (an
+        instrument code, or pysystemtrade's instrument object with IB data)."""
+        code = getattr(instrument_code, "instrument_code", instrument_code)
+        return [r.expiry_key for r in self.listed_contracts(code, allow_expired)]
 
     def broker_get_single_contract_expiry_date(
-        self, contract: futuresContract, allow_expired: bool = False
+        self, contract: futuresContract, allow_expired: bool = True
     ) -> expiryDate:
         return expiryDate.from_date(self.resolve(contract, allow_expired).expiry_date)
 
@@ -176,27 +189,104 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
     def ib_get_price_magnifier(self, contract: futuresContract, allow_expired: bool = False) -> int:
         return self.resolve(contract, allow_expired).price_magnifier
 
-    def ib_get_trading_hours(self, contract: futuresContract) -> list[tuple[dt.datetime, dt.datetime]]:
-        """The coming trading sessions as UTC (start, end) pairs.
+    def ib_get_trading_hours(self, contract: futuresContract) -> listOfTradingHours:
+        """The coming trading sessions as UTC (start, end) pairs (a `listOfTradingHours` on the gateway's clock).
 
         IB's tradingHours, narrowed to the instrument's entry in the trading-hours overrides
         (ib_config_trading_hours.yaml, then private_config_trading_hours.yaml) when it has one.
         """
         found = self.resolve(contract)
         hours = parse_trading_hours(found.details.tradingHours, found.time_zone)
+        if hours and hours[-1][1] <= self.ib_connection.now():
+            # Cached details list about a week of sessions: a process running longer asks again.
+            found = self._resolve_afresh(contract)
+            hours = parse_trading_hours(found.details.tradingHours, found.time_zone)
         override = load_trading_hours_overrides().for_instrument(contract.instrument_code)
         if override is None or not hours:
-            return hours
+            return listOfTradingHours(hours, clock=self.ib_connection.now)
         allowed: list[tuple[dt.datetime, dt.datetime]] = []
         day = hours[0][0].date() - dt.timedelta(days=1)
         while day <= hours[-1][1].date() + dt.timedelta(days=1):
             allowed.extend(override.sessions_on(day))
             day += dt.timedelta(days=1)
-        return _intersect(hours, allowed)
+        return listOfTradingHours(_intersect(hours, allowed), clock=self.ib_connection.now)
+
+    def _resolve_afresh(self, contract: futuresContract) -> ResolvedContract:
+        """`resolve` with a new request, replacing the cached details (and the hours they list)."""
+        key = self._cache_key(contract)
+        with _cache_lock:
+            old = _resolved_cache.pop(key, None)
+            if old is not None:
+                _resolved_cache.pop((key[0], key[1], old.expiry_key), None)
+        return self.resolve(contract)
 
     def ib_get_liquid_hours(self, contract: futuresContract) -> list[tuple[dt.datetime, dt.datetime]]:
         found = self.resolve(contract)
         return parse_trading_hours(found.details.liquidHours, found.time_zone)
+
+    # ----------------------------------------------------- pysystemtrade's other names
+    def ib_futures_contract_with_legs(
+        self,
+        futures_contract_with_ib_data: futuresContract,
+        allow_expired: bool = False,
+        trade_list_for_multiple_legs: Any = None,
+    ):
+        """`ibcontractWithLegs(ibcontract, legs=[])` for a single contract (no BAG spreads here)."""
+        from sysbrokers.IB.ib_translate_broker_order_objects import ibcontractWithLegs
+
+        _refuse_spread(futures_contract_with_ib_data, trade_list_for_multiple_legs)
+        return ibcontractWithLegs(self.ib_futures_contract(futures_contract_with_ib_data, allow_expired))
+
+    def ib_resolve_unique_contract(self, ibcontract_pattern: Contract, allow_expired: bool = False) -> Contract:
+        """The one contract matching an ib_async pattern; `IBNoSecurityDefinition` (a
+        `missingContract`) for none or several."""
+        chain = self.ib_get_contract_chain(ibcontract_pattern, allow_expired)
+        if len(chain) != 1:
+            raise IBNoSecurityDefinition(
+                message=f"{len(chain)} contracts match {ibcontract_pattern}: need exactly one",
+                contract=ibcontract_pattern,
+            )
+        return chain[0]
+
+    def ib_get_contract_chain(self, ibcontract_pattern: Contract, allow_expired: bool = False) -> list[Contract]:
+        """Every contract matching an ib_async pattern (expired ones too with `allow_expired`)."""
+        pattern = Contract(**{**ibcontract_pattern.__dict__, "includeExpired": allow_expired})
+        details = self._contract_details(pattern, f"contracts matching {pattern}", allow_missing=True)
+        return [d.contract for d in details]
+
+    def ib_get_contract_with_conId(self, symbol: str, conId: int) -> Contract:  # noqa: N802, N803
+        """The contract with IB's id `conId` (`IBNoSecurityDefinition` if IB has none)."""
+        details = self._contract_details(Contract(symbol=symbol, conId=conId), f"conId {conId}", allow_missing=False)
+        return details[0].contract
+
+    def ib_get_trading_hours_from_IB(self, contract: futuresContract) -> listOfTradingHours:  # noqa: N802
+        """IB's own tradingHours for the contract, without the configured overrides."""
+        found = self.resolve(contract)
+        return listOfTradingHours(
+            parse_trading_hours(found.details.tradingHours, found.time_zone), clock=self.ib_connection.now
+        )
+
+    def ib_get_timezoneid(self, contract: futuresContract) -> str:
+        """The exchange's time zone as an IANA name (IB's legacy names are mapped)."""
+        return self.resolve(contract).time_zone
+
+    def get_all_saved_weekly_trading_hours(self):
+        """The trading-hours overrides (ib_config_trading_hours.yaml + private), by instrument and zone."""
+        return load_trading_hours_overrides()
+
+    def ib_get_saved_weekly_trading_hours_custom_for_contract(self, contract: futuresContract):
+        """The instrument's own override entry (a `WeeklyTradingHours`), or None."""
+        return load_trading_hours_overrides().for_instrument(contract.instrument_code)
+
+    def ib_get_saved_weekly_trading_hours_for_timezone_of_contract(self, contract: futuresContract):
+        """The override entry for the contract's exchange time zone, or None."""
+        return load_trading_hours_overrides().for_time_zone(self.ib_get_timezoneid(contract))
+
+    def ib_get_saved_weekly_trading_hours_for_contract(self, contract: futuresContract):
+        """The instrument's entry, else its time zone's, else None (pysystemtrade's precedence)."""
+        return self.ib_get_saved_weekly_trading_hours_custom_for_contract(
+            contract
+        ) or self.ib_get_saved_weekly_trading_hours_for_timezone_of_contract(contract)
 
     # ------------------------------------------------------------- internals
     def _contract_details(self, pattern: Contract, what: str, allow_missing: bool) -> list[ContractDetails]:
@@ -225,3 +315,9 @@ def _intersect(
             if end > start:
                 out.append((start, end))
     return sorted(out)
+
+
+def _refuse_spread(contract: futuresContract, trade_list: Any) -> None:
+    legs = [] if trade_list is None or isinstance(trade_list, int | float) else list(trade_list)
+    if len(legs) > 1 or len(getattr(contract.contract_date, "list_of_date_str", [None]) or [None]) > 1:
+        raise IBNoSecurityDefinition(message=f"calendar spreads (BAG) are not supported yet: {contract} {legs}")

@@ -202,6 +202,59 @@ class ibOrdersClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public 
     def cancel_order(self, control: orderWithControls) -> None:
         self.ib.cancelOrder(control.trade.order)
 
+    # ------------------------------------------------------------------ pysystemtrade's names
+    def broker_submit_order(
+        self,
+        futures_contract_with_ib_data: futuresContract,
+        trade_list: Any,
+        account_id: str = "",
+        order_type: brokerOrderType | str = brokerOrderType.MARKET,
+        limit_price: float | None = None,
+        what_if: bool = False,
+    ):
+        """pysystemtrade's client-level submit: check and send one order (or, `what_if`, ask IB's
+        estimate); a `tradeWithContract`. Not recorded in the order store — `ibOrdersData.
+        put_order_on_stack` is the recorded path. Raises `OrderRefused` (nothing sent)."""
+        from sysbrokers.IB.ib_translate_broker_order_objects import ibcontractWithLegs, tradeWithContract
+
+        trade = trade_list if isinstance(trade_list, int) else list(trade_list)
+        if isinstance(trade, list):
+            if len(trade) != 1:
+                raise OrderUnknownContract(message=f"calendar spreads (BAG) are not supported yet: {trade}")
+            trade = trade[0]
+        order = brokerOrder(
+            futures_contract_with_ib_data.instrument_code,
+            futures_contract_with_ib_data.date_str,
+            int(trade),
+            order_type=brokerOrderType.from_name(order_type),
+            limit_price=limit_price,
+            account=account_id,
+        )
+        if what_if:
+            state = self.broker_what_if_order(order)
+            return tradeWithContract(ibcontractWithLegs(self.resolve_for_order(order.futures_contract).contract), state)
+        self.ib_connection.check_can_trade()
+        prepared = self.prepare_order(order)
+        return tradeWithContract(ibcontractWithLegs(prepared.contract), self.send_order(prepared))
+
+    def ib_cancel_order(self, original_order_object: Order) -> None:
+        """Cancel an ib_async `Order` (pysystemtrade's raw form of `cancel_order`)."""
+        self.ib_connection.check_can_trade()
+        self.ib.cancelOrder(original_order_object)
+
+    def modify_limit_price_given_original_objects(
+        self, original_order_object: Order, original_contract_object: Contract, new_limit_price: float
+    ) -> Trade:
+        """Re-send an ib_async order with a new limit price in IB's units (the objects are IB's,
+        so is the price). `modify_limit_price` is the form in the layer's units, with tick checks."""
+        self.ib_connection.check_can_trade()
+        original_order_object.lmtPrice = new_limit_price
+        return self.ib.placeOrder(original_contract_object, original_order_object)
+
+    def add_contract_legs_to_order(self, raw_order_from_ib: Trade) -> Trade:
+        """pysystemtrade adds the legs of a BAG order here; single contracts have none to add."""
+        return raw_order_from_ib
+
     # ------------------------------------------------------------------ checks
     def resolve_for_order(self, contract: futuresContract) -> ResolvedContract:
         """The IB contract to trade; `OrderUnknownContract` if unconfigured, unknown or expired."""

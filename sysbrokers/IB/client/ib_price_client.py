@@ -17,10 +17,13 @@ from dataclasses import dataclass
 
 from ib_async import BarData, Contract
 
+from sysbrokers.IB.bar_grid import BarGrid
 from sysbrokers.IB.client.ib_contracts_client import ibContractsClient
 from sysbrokers.IB.contract_resolution import ResolvedContract
 from sysbrokers.IB.ib_errors import IBNoData, IBPacingViolation, IBPermissionError
-from sysbrokers.IB.pacing import HistoricalPacer, PacingLimits
+from sysbrokers.IB.pacers import pacer_for
+from sysbrokers.IB.pacing import HistoricalPacer, PacingRetry
+from sysdata.production.process_metrics import record_pacing_wait
 from sysobjects.contracts import futuresContract
 from sysobjects.futures_per_contract_prices import Frequency, futuresContractPrices
 
@@ -32,6 +35,7 @@ class BarPlan:
     """How one frequency is downloaded: IB's bar size and the longest span one request may cover."""
 
     bar_size: str
+    bar_seconds: int  # the bar's length (a day for daily bars)
     duration_unit: str  # IB duration unit of a full page: "S", "D", "W", "M" or "Y"
     duration_count: int
     page: dt.timedelta  # the span of one full page
@@ -39,17 +43,14 @@ class BarPlan:
 
 
 BAR_PLANS: dict[Frequency, BarPlan] = {
-    Frequency.Day: BarPlan("1 day", "Y", 10, dt.timedelta(days=3650), dt.timedelta(days=10)),
-    Frequency.Hour: BarPlan("1 hour", "D", 31, dt.timedelta(days=31), dt.timedelta(days=5)),
-    Frequency.Minutes_15: BarPlan("15 mins", "W", 1, dt.timedelta(days=7), dt.timedelta(days=4)),
-    Frequency.Minutes_5: BarPlan("5 mins", "W", 1, dt.timedelta(days=7), dt.timedelta(days=4)),
-    Frequency.Minute: BarPlan("1 min", "S", 86400, dt.timedelta(days=1), dt.timedelta(hours=20)),
-    Frequency.Seconds_10: BarPlan("10 secs", "S", 14400, dt.timedelta(hours=4), dt.timedelta(hours=3)),
-    Frequency.Second: BarPlan("1 secs", "S", 1800, dt.timedelta(minutes=30), dt.timedelta(minutes=25)),
+    Frequency.Day: BarPlan("1 day", 86400, "Y", 10, dt.timedelta(days=3650), dt.timedelta(days=10)),
+    Frequency.Hour: BarPlan("1 hour", 3600, "D", 31, dt.timedelta(days=31), dt.timedelta(days=5)),
+    Frequency.Minutes_15: BarPlan("15 mins", 900, "W", 1, dt.timedelta(days=7), dt.timedelta(days=4)),
+    Frequency.Minutes_5: BarPlan("5 mins", 300, "W", 1, dt.timedelta(days=7), dt.timedelta(days=4)),
+    Frequency.Minute: BarPlan("1 min", 60, "S", 86400, dt.timedelta(days=1), dt.timedelta(hours=20)),
+    Frequency.Seconds_10: BarPlan("10 secs", 10, "S", 14400, dt.timedelta(hours=4), dt.timedelta(hours=3)),
+    Frequency.Second: BarPlan("1 secs", 1, "S", 1800, dt.timedelta(minutes=30), dt.timedelta(minutes=25)),
 }
-
-PACING_RETRIES = 5
-PACING_BACKOFF = 2.0  # seconds, doubled after each pacing violation that still happens
 
 
 @dataclass(frozen=True)
@@ -73,26 +74,12 @@ class DownloadStats:
     bars: int = 0
 
 
-_pacers: dict[tuple, HistoricalPacer] = {}
-
-
-def pacer_for(gateway: tuple, scale: float = 1.0) -> HistoricalPacer:
-    """One pacer per gateway and process: IB paces per connection's user, not per client object.
-
-    `scale` multiplies IB's windows (config key `ib_pacing_scale`)."""
-    key = (gateway, scale)
-    pacer = _pacers.get(key)
-    if pacer is None:
-        pacer = _pacers[key] = HistoricalPacer(PacingLimits().scaled(scale))
-    return pacer
-
-
 class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public name
     """Prices of futures contracts at IB."""
 
     def __init__(self, ibconnection, log=None, pacer: HistoricalPacer | None = None):
         super().__init__(ibconnection, log)
-        self.pacer = pacer or pacer_for(self._gateway_key(), ibconnection.config.ib_pacing_scale)
+        self.pacer = pacer or pacer_for(ibconnection)
         self.stats = DownloadStats()
         self.now = ibconnection.now
 
@@ -129,12 +116,19 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
         end: dt.datetime | None,
         label: str,
     ) -> list[BarData]:
+        """Complete bars only: every page ends on a bar boundary (`BarGrid`), a bar cut off at a
+        page's end is dropped there and taken whole from the next older page, which ends on the
+        first boundary at or after the newer page's start."""
         now = self.now()
+        live = end is None or end >= now
         stop = min(end or now, now)
-        if found.expiry_utc is not None:
-            stop = min(stop, found.expiry_utc + dt.timedelta(days=1))
+        if found.expiry_utc is not None and found.expiry_utc + dt.timedelta(days=1) < stop:
+            stop, live = found.expiry_utc + dt.timedelta(days=1), False
+        grid = BarGrid.for_bar(plan.bar_seconds, found.time_zone)
         pages: list[list[BarData]] = []
-        page_end = stop
+        page_end = grid.page_end(stop, live=live)
+        if start is not None and start >= page_end:
+            return []  # no complete bar can start in [start, page_end)
         while True:
             try:
                 page = self._request_page(found.contract, page_end, plan, what, label)
@@ -144,15 +138,16 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
                 raise
             if not page:
                 break
-            pages.append(page)
             first = _bar_time(page[0])
+            while page and not grid.is_complete(_bar_time(page[-1]), page_end):
+                page.pop()  # cut off at the page's end: the bar is whole in no other page
+            pages.append(page)
             page_start = page_end - plan.page
             if start is not None and (first <= start or page_start <= start):
                 break  # this page reached back to `start`
             if first - page_start > plan.max_gap:
                 break  # the data begins inside this page
-            # The next page ends where this one began: no span is asked for twice.
-            page_end = page_start
+            page_end = grid.next_page_end(page_start)
         bars = _merge_pages(pages)
         if start is not None:
             # Only the oldest page can reach back before `start`.
@@ -164,14 +159,19 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
         return bars
 
     def _request_page(self, contract: Contract, end: dt.datetime, plan: BarPlan, what: str, label: str) -> list:
+        """One page of bars; a pacing violation is waited out (never turned into a lost page)."""
         end_text = end.astimezone(UTC).strftime("%Y%m%d-%H:%M:%S")
         duration = f"{plan.duration_count} {plan.duration_unit}"
         request_key = (contract.conId, end_text, duration, plan.bar_size, what)
         contract_key = (contract.conId, contract.exchange)
-        backoff = PACING_BACKOFF * self.ib_connection.config.ib_pacing_scale
-        for attempt in range(PACING_RETRIES + 1):
-            waited, booking = self.pacer.acquire(request_key, contract_key, what, sleep=self._sleep)
+        retry = PacingRetry(self.pacer.limits)
+        while True:
+            hard_rules = self.pacer.hard_rules_apply(plan.bar_seconds)
+            waited, booking = self.pacer.acquire(
+                request_key, contract_key, what, sleep=self._sleep, bar_seconds=plan.bar_seconds
+            )
             self.stats.pacing_waits += waited
+            record_pacing_wait(waited)
             self.stats.requests += 1
             try:
                 return list(
@@ -185,14 +185,17 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
                 )
             except IBPacingViolation:
                 self.stats.pacing_violations += 1
-                if attempt == PACING_RETRIES:
+                if not hard_rules and self.pacer.fall_back():
+                    self.log.warning("pacing violation on %s: strict pacing for the rest of this run", label)
+                backoff = retry.next_wait()
+                if backoff is None:  # IB's longest window passed without a request getting through
                     raise
-                self.log.warning("pacing violation on %s; retrying in %.2fs", label, backoff)
+                self.log.warning("pacing violation on %s; waiting %.2fs before asking again", label, backoff)
                 self._sleep(backoff)
-                backoff *= 2
+                self.stats.pacing_waits += backoff
+                record_pacing_wait(backoff)
             finally:
                 self.pacer.confirm(booking)
-        raise AssertionError("unreachable")
 
     def _sleep(self, seconds: float) -> None:
         # Sleep with the event loop running, so that the connection stays serviced.
@@ -300,18 +303,19 @@ def _bar_time(bar) -> dt.datetime:
 def _merge_pages(pages: list[list[BarData]]) -> list[BarData]:
     """One oldest-first list from pages downloaded newest first.
 
-    Pages are chained on each other's requested start, so they do not overlap; should IB repeat a
-    bar at a seam anyway, the copy from the newer page is dropped. Order within a page is IB's and
-    is checked when the prices object is built.
+    Pages hold complete bars only. Where two pages hold the same bar (an older page ends on the
+    boundary after the newer page's start, so they may overlap by a bar or a day), the newer
+    page's copy is kept. Order within a page is IB's and is checked when the prices object is built.
     """
-    merged: list[BarData] = []
-    for page in reversed(pages):
-        if merged and page:
-            last = _bar_time(merged[-1])
-            if _bar_time(page[0]) <= last:
-                page = [bar for bar in page if _bar_time(bar) > last]
-        merged.extend(page)
-    return merged
+    kept: list[list[BarData]] = []
+    oldest: dt.datetime | None = None  # the first bar of the newer pages kept so far
+    for page in pages:
+        if oldest is not None and page and _bar_time(page[-1]) >= oldest:
+            page = [bar for bar in page if _bar_time(bar) < oldest]
+        if page:
+            kept.append(page)
+            oldest = _bar_time(page[0])
+    return [bar for page in reversed(kept) for bar in page]
 
 
 def _unmagnify_bar(bar, magnifier: int):

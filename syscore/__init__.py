@@ -1,0 +1,1 @@
+"""pysystemtrade's `syscore` names this layer's callers import: exceptions, constants, dates."""

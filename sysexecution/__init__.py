@@ -1,0 +1,1 @@
+"""pysystemtrade's `sysexecution` names this layer's callers import (tick data, order sentinels)."""

@@ -1,0 +1,1 @@
+"""pysystemtrade's `sysexecution.orders` names (the order sentinels)."""

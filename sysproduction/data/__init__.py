@@ -1,0 +1,1 @@
+"""pysystemtrade's production data layer (`sysproduction.data`): facades over the dataBlob."""

@@ -1,0 +1,1 @@
+"""pysystemtrade's current calling forms of the broker layer, called against ibsim over sockets."""
