@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sysbrokers.IB.client.ib_price_client import TickSnapshot, ibPriceClient
 from sysbrokers.IB.ib_connection import connectionIB
-from sysbrokers.IB.ib_data_args import data_and_log
+from sysbrokers.IB.ib_data_args import ibDataObject
 from sysbrokers.IB.ib_instrument_config import load_futures_config
 from sysbrokers.IB.ib_ticker import ibTickerObject
 from sysbrokers.IB.stream_guard import guarded_bars, guarded_quotes
@@ -29,22 +29,15 @@ if TYPE_CHECKING:
     from sysbrokers.IB.ib_instruments_data import ibFuturesInstrumentData
 
 
-class ibFuturesContractPriceData:  # noqa: N801 - pysystemtrade's public name
+class ibFuturesContractPriceData(ibDataObject):  # noqa: N801 - pysystemtrade's public name
     """Historical bars, tick snapshots and streams of futures contracts. IB can't be written to."""
 
+    client_class = ibPriceClient
+    _client: ibPriceClient
+
     def __init__(self, ibconnection: connectionIB, data: Any = None, log: logging.Logger | None = None):
-        self.data, log = data_and_log(data, log)
-        self._connection = ibconnection
-        self._client = ibPriceClient(ibconnection, log)
+        super().__init__(ibconnection, data, log)
         self._tickers: dict[str, list[ibTickerObject]] = {}  # live tickers by contract key
-
-    @property
-    def ibconnection(self) -> connectionIB:
-        return self._connection
-
-    @property
-    def ib_client(self) -> ibPriceClient:
-        return self._client
 
     def get_instruments_with_price_data(self) -> list[str]:
         """Instruments configured in ib_config_futures.csv."""

@@ -9,12 +9,10 @@ contracts.less_than_N_hours_of_trading_left_for_contract(contract, N_hours=1.0)
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sysbrokers.IB.client.ib_contracts_client import ibContractsClient
-from sysbrokers.IB.ib_connection import connectionIB
-from sysbrokers.IB.ib_data_args import data_and_log
+from sysbrokers.IB.ib_data_args import ibDataObject
 from sysobjects.contract_dates import expiryDate
 from sysobjects.contracts import futuresContract
 from sysobjects.trading_hours import listOfTradingHours
@@ -23,21 +21,11 @@ if TYPE_CHECKING:
     from sysbrokers.IB.ib_instruments_data import ibFuturesInstrumentData
 
 
-class ibFuturesContractData:  # noqa: N801 - pysystemtrade's public name
+class ibFuturesContractData(ibDataObject):  # noqa: N801 - pysystemtrade's public name
     """Contract-level facts from IB: the resolved contract, expiry, tick size, trading hours."""
 
-    def __init__(self, ibconnection: connectionIB, data: Any = None, log: logging.Logger | None = None):
-        self.data, log = data_and_log(data, log)
-        self._connection = ibconnection
-        self._client = ibContractsClient(ibconnection, log)
-
-    @property
-    def ibconnection(self) -> connectionIB:
-        return self._connection
-
-    @property
-    def ib_client(self) -> ibContractsClient:
-        return self._client
+    client_class = ibContractsClient
+    _client: ibContractsClient
 
     def get_contract_object_with_IB_data(  # noqa: N802 - pysystemtrade's name
         self, futures_contract: futuresContract, allow_expired: bool = False

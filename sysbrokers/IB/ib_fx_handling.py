@@ -11,33 +11,21 @@ accounts asked for (`ibFxClient.broker_fx_balances`).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from sysbrokers.IB.client.ib_fx_client import ibFxClient
-from sysbrokers.IB.ib_connection import connectionIB
-from sysbrokers.IB.ib_data_args import data_and_log
+from sysbrokers.IB.ib_data_args import ibDataObject
 from sysbrokers.IB.ib_translate_broker_order_objects import tradeWithContract
 from syscore.constants import arg_not_supplied, supplied
 
 __all__ = ["ibFxHandlingData"]
 
 
-class ibFxHandlingData:  # noqa: N801 - pysystemtrade's public name
+class ibFxHandlingData(ibDataObject):  # noqa: N801 - pysystemtrade's public name
     """FX cash and FX trades at IB."""
 
-    def __init__(self, ibconnection: connectionIB, data: Any = None, log: logging.Logger | None = None):
-        self.data, log = data_and_log(data, log)
-        self._connection = ibconnection
-        self._client = ibFxClient(ibconnection, log)
-
-    @property
-    def ibconnection(self) -> connectionIB:
-        return self._connection
-
-    @property
-    def ib_client(self) -> ibFxClient:
-        return self._client
+    client_class = ibFxClient
+    _client: ibFxClient
 
     def broker_fx_balances(self, account_id: Any = arg_not_supplied) -> dict[str, float]:
         """{currency: cash} for `account_id` (default: every managed account)."""

@@ -8,31 +8,17 @@ Daily MIDPOINT rates, inverted where the configuration says so.
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 from sysbrokers.IB.client.ib_fx_client import ibFxClient
-from sysbrokers.IB.ib_connection import connectionIB
-from sysbrokers.IB.ib_data_args import data_and_log
+from sysbrokers.IB.ib_data_args import ibDataObject
 from sysbrokers.IB.ib_instrument_config import get_list_of_fxcodes
 from sysobjects.spot_fx_prices import fxPrices
 
 
-class ibFxPricesData:  # noqa: N801 - pysystemtrade's public name
+class ibFxPricesData(ibDataObject):  # noqa: N801 - pysystemtrade's public name
     """Daily FX rates for the codes in ib_config_spot_FX.csv."""
 
-    def __init__(self, ibconnection: connectionIB, data: Any = None, log: logging.Logger | None = None):
-        self.data, log = data_and_log(data, log)
-        self._connection = ibconnection
-        self._client = ibFxClient(ibconnection, log)
-
-    @property
-    def ibconnection(self) -> connectionIB:
-        return self._connection
-
-    @property
-    def ib_client(self) -> ibFxClient:
-        return self._client
+    client_class = ibFxClient
+    _client: ibFxClient
 
     def get_list_of_fxcodes(self) -> list[str]:
         return get_list_of_fxcodes()

@@ -6,31 +6,17 @@ static.get_broker_clientid(), static.get_broker_account(), static.get_broker_nam
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 from sysbrokers.IB.client.ib_client import ibClient
-from sysbrokers.IB.ib_connection import connectionIB
-from sysbrokers.IB.ib_data_args import data_and_log
+from sysbrokers.IB.ib_data_args import ibDataObject
 
 __all__ = ["ibStaticData"]
 
 
-class ibStaticData:  # noqa: N801 - pysystemtrade's public name
+class ibStaticData(ibDataObject):  # noqa: N801 - pysystemtrade's public name
     """Static facts of the connection; needs no IB request."""
 
-    def __init__(self, ibconnection: connectionIB, data: Any = None, log: logging.Logger | None = None):
-        self.data, log = data_and_log(data, log)
-        self._connection = ibconnection
-        self._client = ibClient(ibconnection, log)
-
-    @property
-    def ibconnection(self) -> connectionIB:
-        return self._connection
-
-    @property
-    def ib_client(self) -> ibClient:
-        return self._client
+    client_class = ibClient
+    _client: ibClient
 
     def get_broker_clientid(self) -> int:
         return self._connection.client_id()

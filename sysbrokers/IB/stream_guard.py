@@ -51,8 +51,10 @@ async def guarded_quotes(
     client: ibPriceClient, contract: futuresContract, first_data_seconds: float | None = None
 ) -> AsyncIterator[TickSnapshot]:
     """`client.stream_quotes(contract)`, raising instead of waiting for ever (module docstring)."""
-    async for quote in _guarded(client, contract, client.stream_quotes(contract), "quote", first_data_seconds):
-        yield quote
+    guarded = _guarded(client, contract, client.stream_quotes(contract), "quote", first_data_seconds)
+    async with contextlib.aclosing(guarded) as quotes:  # closing this stream closes the inner one now
+        async for quote in quotes:
+            yield quote
 
 
 async def guarded_bars(
@@ -61,9 +63,10 @@ async def guarded_bars(
     """`client.stream_bars(...)` with the same guards except the silence limit: IB sends no bar at
     all while a market is closed, so a silent bar stream is the `StreamWatch`'s business (stale
     while the market is open), not an error here."""
-    stream = client.stream_bars(contract, bar_size, keep_up_to_date)
-    async for bar in _guarded(client, contract, stream, "bar", None, silence_limit=False):
-        yield bar
+    guarded = _guarded(client, contract, client.stream_bars(contract, bar_size, keep_up_to_date), "bar", None, False)
+    async with contextlib.aclosing(guarded) as bars:
+        async for bar in bars:
+            yield bar
 
 
 async def _guarded(

@@ -18,18 +18,23 @@ from tests.connection import open_conn
 ES = futuresContract("SP500", "202506")
 
 
-def first_quotes(conn, count: int = 2, contract: futuresContract = ES, timeout: float = 10):
+def first_items(conn, stream: str = "stream_quotes", count: int = 2, contract: futuresContract = ES, timeout=10.0):
+    """The first `count` items of one of the price data object's streams."""
     prices = ibFuturesContractPriceData(conn)
 
     async def take():
-        quotes = []
-        async for quote in prices.stream_quotes(contract):
-            quotes.append(quote)
-            if len(quotes) == count:
+        items = []
+        async for item in getattr(prices, stream)(contract):
+            items.append(item)
+            if len(items) == count:
                 break
-        return quotes
+        return items
 
     return conn.run_sync(asyncio.wait_for(take(), timeout))
+
+
+def first_quotes(conn, count: int = 2, contract: futuresContract = ES, timeout: float = 10):
+    return first_items(conn, "stream_quotes", count, contract, timeout)
 
 
 def timed(call):
@@ -101,17 +106,7 @@ def test_a_closed_market_stream_does_not_raise(sims, conns, tmp_path):
 
 
 def first_bars(conn, count: int = 1, contract: futuresContract = ES, timeout: float = 15):
-    prices = ibFuturesContractPriceData(conn)
-
-    async def take():
-        bars = []
-        async for bar in prices.stream_bars(contract):
-            bars.append(bar)
-            if len(bars) == count:
-                break
-        return bars
-
-    return conn.run_sync(asyncio.wait_for(take(), timeout))
+    return first_items(conn, "stream_bars", count, contract, timeout)
 
 
 def test_bar_streams_are_guarded_too(sims, conns, tmp_path):
