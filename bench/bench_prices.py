@@ -84,6 +84,9 @@ def start_gateway(start: dt.datetime, pacing: PacingRules, message_limit: bool =
     return IBSim(config).start_in_thread()
 
 
+SHARED_BOOKS = [True]  # --pacing-books: the pacer's books in the metadata store (default) or in memory
+
+
 def bench_config(folder: Path, port: int, scale: float) -> Config:
     private = folder / "private"
     private.mkdir(parents=True, exist_ok=True)
@@ -95,6 +98,7 @@ def bench_config(folder: Path, port: int, scale: float) -> Config:
             "broker_account": ACCOUNT,
             "ib_pacing_scale": scale,
             "ib_pacing_profile": "strict",  # parts 1-2 measure IB's hard rules on every bar size
+            "ib_pacing_shared": SHARED_BOOKS[0],
             "data_folder": str(folder),
             "log_level": "WARNING",
         },
@@ -116,8 +120,8 @@ class GatewayLog:
     def attach(self, sim: IBSim) -> None:
         check = sim.pacer.check
 
-        def recording(request_key, contract_key, what_to_show, now, bar_seconds=0.0):
-            broken = check(request_key, contract_key, what_to_show, now, bar_seconds)
+        def recording(request_key, contract_key, what_to_show, now, *bar_seconds):
+            broken = check(request_key, contract_key, what_to_show, now, *bar_seconds)
             self.requests.append((now, request_key, contract_key + (what_to_show.upper(),), broken is not None))
             return broken
 
@@ -476,7 +480,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=0.01, help="pacing windows x this, gateway and client (0.01)")
     parser.add_argument("--rounds", type=int, default=200, help="calls per measure in part 3 (default 200)")
     parser.add_argument("--start", default=START.isoformat(), help="the gateway's frozen clock (ISO, UTC)")
+    parser.add_argument(
+        "--pacing-books", choices=("shared", "memory"), default="shared", help="ib_pacing_shared true / false"
+    )
     args = parser.parse_args(argv)
+    SHARED_BOOKS[0] = args.pacing_books == "shared"
     logging.basicConfig(level=logging.WARNING)
     # ib_async logs every IB error; the layer's end-of-data probes make expected "no data" ones.
     logging.getLogger("ib_async").setLevel(logging.CRITICAL)
