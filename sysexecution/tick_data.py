@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from abc import ABC, abstractmethod
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -62,7 +63,7 @@ class dataFrameOfRecentTicks(pd.DataFrame):  # noqa: N801 - pysystemtrade's publ
         return float((self["ask_price"] - self["bid_price"]).mean())
 
 
-class tickerObject:  # noqa: N801 - pysystemtrade's public name
+class tickerObject(ABC):  # noqa: N801 - pysystemtrade's public name
     """A live quote for one contract and (optionally) a trade quantity whose sign is the side."""
 
     def __init__(self, ticker: Any, qty: float | None = None) -> None:
@@ -80,20 +81,20 @@ class tickerObject:  # noqa: N801 - pysystemtrade's public name
         return self._qty
 
     # -- implemented by the broker's subclass -------------------------------------------------
-    def refresh(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def refresh(self) -> None: ...
 
-    def bid(self) -> float:
-        raise NotImplementedError
+    @abstractmethod
+    def bid(self) -> float: ...
 
-    def ask(self) -> float:
-        raise NotImplementedError
+    @abstractmethod
+    def ask(self) -> float: ...
 
-    def bid_size(self) -> float:
-        raise NotImplementedError
+    @abstractmethod
+    def bid_size(self) -> float: ...
 
-    def ask_size(self) -> float:
-        raise NotImplementedError
+    @abstractmethod
+    def ask_size(self) -> float: ...
 
     def tick_time(self) -> Any:
         return pd.Timestamp.now(tz="UTC")

@@ -66,21 +66,8 @@ def url_of(server: S3Server, backend: str, bucket: str) -> str:
     return server.parquet_url(bucket) if backend == "parquet-s3" else server.arctic_url(bucket)
 
 
-@pytest.mark.parametrize("backend", S3_BACKENDS)
-def test_two_processes_write_different_keys_at_once(s3_server, s3_bucket, backend):
-    url = url_of(s3_server, backend, s3_bucket)
-    code = """
-        worker = int(sys.argv[2])
-        key = f"futures/WORKER{worker}/20240600/H"
-        print("ready", flush=True)
-        sys.stdin.readline()  # both start writing at the same moment
-        for n in range(30):
-            stamp = pd.Timestamp("2024-01-01", tz="UTC") + pd.Timedelta(hours=n)
-            store.merge(key, bars(str(stamp), 1, freq="h", seed=worker))
-        store.merge(f"fx/WORKER{worker}", bars("2024-01-01", 5, seed=worker)["FINAL"])
-        print("done", flush=True)
-    """
-    code = "import pandas as pd\n" + textwrap.dedent(code)
+def run_two_writers_together(code: str, url: str) -> None:
+    """Start `code` in workers 0 and 1, release both at once, and check that each printed "done"."""
     children = [run_child(code, url, str(worker)) for worker in (0, 1)]
     try:
         for child in children:
@@ -96,6 +83,24 @@ def test_two_processes_write_different_keys_at_once(s3_server, s3_bucket, backen
             if child.poll() is None:
                 child.kill()
                 child.wait()
+
+
+@pytest.mark.parametrize("backend", S3_BACKENDS)
+def test_two_processes_write_different_keys_at_once(s3_server, s3_bucket, backend):
+    url = url_of(s3_server, backend, s3_bucket)
+    code = """
+        worker = int(sys.argv[2])
+        key = f"futures/WORKER{worker}/20240600/H"
+        print("ready", flush=True)
+        sys.stdin.readline()  # both start writing at the same moment
+        for n in range(30):
+            stamp = pd.Timestamp("2024-01-01", tz="UTC") + pd.Timedelta(hours=n)
+            store.merge(key, bars(str(stamp), 1, freq="h", seed=worker))
+        store.merge(f"fx/WORKER{worker}", bars("2024-01-01", 5, seed=worker)["FINAL"])
+        print("done", flush=True)
+    """
+    code = "import pandas as pd\n" + textwrap.dedent(code)
+    run_two_writers_together(code, url)
 
     store = open_price_store(url)
     for worker in (0, 1):
@@ -167,21 +172,7 @@ def test_parquet_s3_same_key_writers_may_lose_rows_but_never_corrupt(s3_server, 
             store.merge("futures/EDOLLAR/20230600/H", bars(str(stamp), 1, seed=worker))
         print("done", flush=True)
     """
-    children = [run_child(code, url, str(worker)) for worker in (0, 1)]
-    try:
-        for child in children:
-            assert child.stdout.readline().strip() == "ready"
-        for child in children:
-            child.stdin.write("go\n")
-            child.stdin.flush()
-        for child in children:
-            out, _ = child.communicate(timeout=60)
-            assert child.returncode == 0 and out.strip() == "done"
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
+    run_two_writers_together(code, url)
     frame = open_price_store(url).read(HOURLY)
     assert 1 <= len(frame) <= 80 and frame.index.is_unique and frame.index.is_monotonic_increasing
     minutes = ((frame.index - pd.Timestamp("2024-01-01", tz="UTC")) // pd.Timedelta(minutes=1)).to_numpy()
