@@ -15,6 +15,7 @@ lines are free again once their leases expire.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -25,6 +26,7 @@ from typing import Protocol
 
 from sysbrokers.IB.ib_errors import IBError
 
+log = logging.getLogger(__name__)
 DEFAULT_BUDGET = 100
 DEFAULT_LEASE_SECONDS = 30.0
 
@@ -125,7 +127,10 @@ class MarketDataLines:
             with self._lock:
                 if not self._held:
                     continue
-            self.books.renew(self.holder, time.time() + self.lease_seconds)
+            try:
+                self.books.renew(self.holder, time.time() + self.lease_seconds)
+            except Exception as exc:  # a store blip: say so and try again at the next third of the lease
+                log.warning("renewing %d market-data line(s) failed: %s", self.held(), exc)
 
     def _exhausted(self, what: str) -> str:
         holders = self.books.holders(time.time())
