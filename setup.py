@@ -25,8 +25,15 @@ EXTRAS = {
         "ruff>=0.6",
         "arcticdb>=6.28,<7",  # the ArcticDB price store runs the same contract suite as parquet
         "moto[server]>=5.0,<6",  # a real S3-protocol server on loopback for the S3 price stores
+        "nbclient>=0.10",  # the README snippet and examples/explore.ipynb run on real kernels
+        "nbformat>=5.10",  # (tests/interactive/test_notebooks.py)
+        "ipykernel>=6.29",
+        "matplotlib>=3.8",
+        "selenium>=4.20",  # the market-data service's status page in headless Chromium (system chromedriver)
     ],
     "arctic": ["arcticdb>=6.28,<7"],
+    # IPython / Jupyter use: a kernel and charts for examples/explore.ipynb (docs/interactive.md)
+    "interactive": ["ipykernel>=6.29", "matplotlib>=3.8"],
 }
 
 setup(
@@ -41,6 +48,7 @@ setup(
         "ibsim": ["data/*.csv"],
         "sysbrokers": ["IB/config/*.csv", "IB/config/*.yaml"],
         "sysdata": ["config/*.yaml"],
+        "sysproduction": ["mds/static/*.html"],  # the market-data service's status page
     },
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,

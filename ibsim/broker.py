@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ibsim.combos import Combo, combo_from_text, combo_price, is_combo, leg_prices
 from ibsim.model import Instrument, Quote
 
 UNSET_DOUBLE = 1.7976931348623157e308
@@ -232,10 +233,11 @@ class Fill:
     order_id: int
     order_ref: str
     liquidation: int
-    commission: float
+    commission: float | None  # None: no report of its own (a combo's execution; IB reports its legs')
     commission_currency: str
     realized_pnl: float | None  # None on opening fills (the wire sends UNSET_DOUBLE)
     last_liquidity: int = LIQUIDITY_REMOVED  # 1 added (a resting limit was hit), 2 removed (took the touch)
+    currency: str = ""  # the contract's (needed for a combo's own execution, which has no catalog entry)
 
 
 @dataclass
@@ -464,7 +466,7 @@ class Broker:
         """placeOrder: a new order, a modification of a working one, or a whatIf query."""
         now = _utc(now)
         self.reserve(client_id, order_id)
-        inst = instrument if isinstance(instrument, Instrument) else self._instrument_by_con_id(int(instrument))
+        inst = instrument if isinstance(instrument, Instrument | Combo) else self._instrument_by_con_id(int(instrument))
         if inst is None:
             return [
                 ErrorEvent(
@@ -482,6 +484,8 @@ class Broker:
         error = self._validate(order_id, inst, spec)
         if error is not None:
             return [error]
+        if is_combo(inst):
+            spec.combo_legs_text = inst.legs_text()  # kept with the order (and in saved state)
         account = spec.account or next(iter(self.accounts))
         if account not in self.accounts:
             return [ErrorEvent(order_id, 321, _e321("bF", f"Invalid account code {account}"))]
@@ -765,7 +769,10 @@ class Broker:
             acct.positions = {p["con_id"]: Position(**p) for p in a["positions"]}
         for o in state["orders"]:
             record = _order_from_state(o)
-            record.instrument = instrument_by_con_id(record.con_id)
+            legs = getattr(record.spec, "combo_legs_text", "")
+            record.instrument = (
+                combo_from_text(legs, instrument_by_con_id) if legs else instrument_by_con_id(record.con_id)
+            )
             broker.orders[(record.client_id, record.order_id)] = record
         broker.fills = [_fill_from_state(f) for f in state["fills"]]
         broker._next_ids = {int(k): int(v) for k, v in state["next_ids"].items()}
@@ -799,6 +806,8 @@ class Broker:
                 "This order doesn't support fractional quantity trading",
             )
         kind = ORDER_TYPES[order_type]
+        if is_combo(inst) and kind not in ("MKT", "LMT"):
+            return ErrorEvent(order_id, 387, "Unsupported order type for this exchange and security type.")
         needed = []
         if kind in ("LMT", "STP LMT"):
             needed.append(("limit", _price_or_none(spec.lmt_price)))
@@ -854,8 +863,15 @@ class Broker:
 
     def _modify(self, record: OrderRecord, inst: Instrument, spec: Any, now: dt.datetime) -> list[Event]:
         oid = record.order_id
-        if inst.con_id != record.con_id or str(spec.action).upper() != record.action:
+        legs = inst.legs_text() if is_combo(inst) else ""
+        if (
+            inst.con_id != record.con_id
+            or str(spec.action).upper() != record.action
+            or legs != getattr(record.spec, "combo_legs_text", "")
+        ):
             return [ErrorEvent(oid, 105, "Order being modified does not match original order.")]
+        if legs:
+            spec.combo_legs_text = legs
         error = self._validate(oid, inst, spec)
         if error is not None:
             return [error]
@@ -927,7 +943,9 @@ class Broker:
             qty = min(record.remaining, float(max(size, 0)))
             if inst.sec_type == "FUT":
                 qty = math.floor(qty)
-            if qty > 0:
+            if qty > 0 and is_combo(inst):
+                events += self._execute_combo(record, inst, qty, now, liquidity)
+            elif qty > 0:
                 events.append(self._execute(record, inst, qty, price, now, liquidity))
         return events + self._ioc_leftover(record, now)
 
@@ -1030,6 +1048,85 @@ class Broker:
         self._next_exec_seq += 1
         self.fills.append(fill)
         return FillEvent(fill, _snap(record))
+
+    def _execute_combo(
+        self, record: OrderRecord, combo: Combo, qty: float, now: dt.datetime, liquidity: int = 2
+    ) -> list[FillEvent]:
+        """Fill `qty` combos at once: one execution per leg (leg contract, leg side, qty x ratio,
+        the leg's touch), booked per leg, then the combo's own execution at the combo price."""
+        acct = self.accounts[record.account]
+        prices = leg_prices(self.market.quote, combo, record.action, now)
+        price = combo_price(combo, prices)
+        base = f"{self._exec_prefix}.{self._next_exec_seq:08x}"
+        self._next_exec_seq += 1
+        cost = record.avg_fill_price * record.filled + price * qty
+        record.filled += qty
+        record.remaining = max(record.total_quantity - record.filled, 0.0)
+        record.avg_fill_price = cost / record.filled
+        record.last_fill_price = price
+        if record.remaining <= 0:
+            self._finish(record, FILLED, now, "Filled")
+        order_ref = str(getattr(record.spec, "order_ref", "") or "")
+        events: list[FillEvent] = []
+        for index, (leg, leg_price) in enumerate(zip(combo.legs, prices, strict=True)):
+            inst = leg.instrument
+            sign = record.sign * leg.sign
+            leg_qty = qty * leg.ratio
+            commission, comm_ccy = self._commission(inst, leg_qty, leg_price, now)
+            realized = self._book(acct, inst, sign * leg_qty, leg_price, commission, comm_ccy, now)
+            fill = Fill(
+                exec_id=f"{base}.{index + 2:02d}.01",
+                time=now,
+                account=acct.code,
+                con_id=inst.con_id,
+                symbol=inst.symbol,
+                sec_type=inst.sec_type,
+                exchange=inst.exchange,
+                side="BOT" if sign > 0 else "SLD",
+                shares=leg_qty,
+                price=leg_price,
+                cum_qty=record.filled * leg.ratio,
+                avg_price=leg_price,
+                perm_id=record.perm_id,
+                client_id=record.client_id,
+                order_id=record.order_id,
+                order_ref=order_ref,
+                liquidation=0,
+                commission=commission,
+                commission_currency=comm_ccy,
+                realized_pnl=realized,
+                last_liquidity=liquidity,
+                currency=inst.currency,
+            )
+            self.fills.append(fill)
+            events.append(FillEvent(fill, _snap(record)))
+        combo_fill = Fill(
+            exec_id=f"{base}.01.01",
+            time=now,
+            account=acct.code,
+            con_id=combo.con_id,
+            symbol=combo.symbol,
+            sec_type="BAG",
+            exchange=combo.exchange,
+            side="BOT" if record.sign > 0 else "SLD",
+            shares=qty,
+            price=price,
+            cum_qty=record.filled,
+            avg_price=record.avg_fill_price,
+            perm_id=record.perm_id,
+            client_id=record.client_id,
+            order_id=record.order_id,
+            order_ref=order_ref,
+            liquidation=0,
+            commission=None,  # IB reports commissions per leg
+            commission_currency="",
+            realized_pnl=None,
+            last_liquidity=liquidity,
+            currency=combo.currency,
+        )
+        self.fills.append(combo_fill)
+        events.append(FillEvent(combo_fill, _snap(record)))
+        return events
 
     def _book(
         self,

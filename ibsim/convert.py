@@ -12,6 +12,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from . import broker as b
+from . import combos
 from . import messages as m
 from .model import Instrument
 
@@ -95,9 +96,11 @@ def _instrument(server: Gateway, order: b.OrderRecord) -> Instrument:
 def open_order_data(server: Gateway, order: b.OrderRecord, what_if: b.WhatIfResult | None = None) -> m.OpenOrderData:
     inst = _instrument(server, order)
     spec = order.spec
+    is_combo = combos.is_combo(inst)
+    fields = combos.combo_contract_fields(inst) if is_combo else contract_fields(inst)  # type: ignore[arg-type]
     data = m.OpenOrderData(
         order_id=order.order_id,
-        **m.contract_kwargs(contract_fields(inst)),
+        **m.contract_kwargs(fields),
         action=order.action,
         total_quantity=float(order.total_quantity),
         order_type=order.order_type,
@@ -118,6 +121,9 @@ def open_order_data(server: Gateway, order: b.OrderRecord, what_if: b.WhatIfResu
         completed_time=_completed_time(server, order),
         completed_status=order.completed_status,
     )
+    if is_combo:
+        data.combo_legs_descrip = inst.legs_descrip()  # type: ignore[union-attr]
+        data.combo_legs = inst.leg_specs()  # type: ignore[union-attr]
     if what_if is not None:
         data.what_if = True
         data.status = "PreSubmitted"
@@ -168,11 +174,16 @@ def order_messages(server: Gateway, order: b.OrderRecord, version: int) -> list[
 
 
 def execution_data(server: Gateway, fill: b.Fill) -> m.ExecutionData:
-    inst = server.instrument(fill.con_id)
+    if fill.sec_type == "BAG":  # a combo's own execution: no catalog entry behind its conId
+        fields = m.ContractFields(
+            con_id=fill.con_id, symbol=fill.symbol, sec_type="BAG", exchange=fill.exchange, currency=fill.currency
+        )
+    else:
+        fields = contract_fields(server.instrument(fill.con_id))
     when = fill.time.astimezone(server.tws_zoneinfo).strftime("%Y%m%d %H:%M:%S ") + server.config.tws_zone
     return m.ExecutionData(
         order_id=fill.order_id,
-        **m.contract_kwargs(contract_fields(inst)),
+        **m.contract_kwargs(fields),
         exec_id=fill.exec_id,
         time_str=when,
         account=fill.account,
@@ -198,12 +209,14 @@ def event_messages(server: Gateway, event: object, version: int) -> list:
     if isinstance(event, b.OrderUpdated):
         return order_messages(server, event.order, version)
     if isinstance(event, b.FillEvent):
-        return [
+        out = [
             m.exec_details(-1, execution_data(server, event.fill), version),
             m.open_order(open_order_data(server, event.order), version),
             order_status_message(event.order),
-            COMMISSION_LATER,
         ]
+        if event.fill.commission is not None:  # a combo's own execution has none: its legs have
+            out.append(COMMISSION_LATER)
+        return out
     if isinstance(event, b.OrderCancelled):
         out = [order_status_message(event.order)]
         if event.code is not None:

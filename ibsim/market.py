@@ -56,6 +56,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from ibsim.combos import combo_quote, is_combo
 from ibsim.model import Bars, Instrument, Product, Quote, Session
 
 SessionsFn = Callable[[Instrument, dt.datetime, dt.datetime], list[Session]]
@@ -786,6 +787,8 @@ class MarketModel:
 
     def quote(self, instrument: Instrument, at_utc: dt.datetime) -> Quote:
         """Top of book and session statistics at `at_utc` (derived from the one-second path)."""
+        if is_combo(instrument):  # a BAG spread: derived from its legs' quotes
+            return combo_quote(self.quote, instrument, at_utc)  # type: ignore[arg-type]
         t = _epoch(at_utc)
         loc = self._locate(instrument, t)
         nan = math.nan
@@ -830,6 +833,8 @@ class MarketModel:
 
     def path_between(self, instrument: Instrument, start_utc: dt.datetime, end_utc: dt.datetime) -> tuple[float, float]:
         """(low, high) of the traded path over [start, end); (nan, nan) if nothing traded."""
+        if is_combo(instrument):  # a spread has no traded path of its own: it trades at its touch
+            return math.nan, math.nan
         t0, t1 = _epoch(start_utc), _epoch(end_utc)
         if t1 <= t0:
             return math.nan, math.nan

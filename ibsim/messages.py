@@ -1539,6 +1539,7 @@ class OpenOrderData:
     basis_points: float | None = None
     basis_points_type: int | None = None
     combo_legs_descrip: str = ""
+    combo_legs: list[ComboLegSpec] = field(default_factory=list)  # a BAG order's legs
     scale_init_level_size: int | None = None
     scale_subs_level_size: int | None = None
     scale_price_increment: float | None = None
@@ -1607,6 +1608,24 @@ class OpenOrderData:
 def _check_layout(version: int) -> None:
     if version < MIN_LAYOUT_VERSION:
         raise ValueError(f"message layouts are implemented for server versions >= {MIN_LAYOUT_VERSION}, not {version}")
+
+
+def _combo_legs(o: OpenOrderData) -> Fields:
+    """comboLegsCount and, per leg, conId ratio action exchange openClose shortSaleSlot
+    designatedLocation exemptCode (openOrder and completedOrder alike)."""
+    out: Fields = [len(o.combo_legs)]
+    for leg in o.combo_legs:
+        out += [
+            leg.con_id,
+            leg.ratio,
+            leg.action,
+            leg.exchange,
+            leg.open_close,
+            leg.short_sale_slot,
+            leg.designated_location,
+            leg.exempt_code,
+        ]
+    return out
 
 
 def open_order(o: OpenOrderData, version: int) -> Fields:
@@ -1682,7 +1701,7 @@ def open_order(o: OpenOrderData, version: int) -> Fields:
         o.basis_points,
         o.basis_points_type,
         o.combo_legs_descrip,
-        0,  # comboLegsCount
+        *_combo_legs(o),
         0,  # orderComboLegsCount
         0,  # smartComboRoutingParamsCount
         _unset_int(o.scale_init_level_size),
@@ -1851,7 +1870,7 @@ def completed_order(o: OpenOrderData, version: int) -> Fields:
         o.trail_stop_price,
         o.trailing_percent,
         o.combo_legs_descrip,
-        0,  # comboLegsCount
+        *_combo_legs(o),
         0,  # orderComboLegsCount
         0,  # smartComboRoutingParamsCount
         _unset_int(o.scale_init_level_size),

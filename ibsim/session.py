@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import convert, errors, history, ticks, unsupported
+from . import combos, convert, errors, history, ticks, unsupported
 from . import messages as m
 from .broker import ExecutionFilter
 from .pacing import MessageRateLimiter
@@ -326,7 +326,19 @@ class ClientSession:
         rows.append(m.contract_data_end(req.req_id))
         self.send_many(rows)
 
-    def _single_instrument(self, req_id: int, spec: m.ContractSpec, include_expired: bool = True) -> Instrument | None:
+    def _single_instrument(
+        self, req_id: int, spec: m.ContractSpec, include_expired: bool = True, combo_ok: bool = False
+    ) -> Instrument | None:
+        if (spec.sec_type or "").upper() == "BAG":  # a combo: resolved from its legs (orders, market data)
+            if not combo_ok:
+                cause = "The simulator serves combination (BAG) contracts for market data and orders only"
+                self.error(req_id, 321, errors.text(321, code="bK", cause=cause))
+                return None
+            combo = combos.resolve_combo(spec, self.server.catalog.by_con_id)
+            if isinstance(combo, combos.ComboError):
+                self.error(req_id, combo.code, combo.text)
+                return None
+            return combo  # type: ignore[return-value]
         if (spec.sec_type or "").upper() == "CONTFUT":
             inst = self.server.catalog.front_month_for(spec, self.server.clock.now())
             found = [inst] if inst else []
@@ -539,7 +551,7 @@ class ClientSession:
 
     def _req_mkt_data(self, req: m.ReqMktData) -> None:
         server = self.server
-        inst = self._single_instrument(req.req_id, req.contract, include_expired=False)
+        inst = self._single_instrument(req.req_id, req.contract, include_expired=False, combo_ok=True)
         if inst is None:
             return
         if not req.snapshot and len(server.all_market_subscriptions()) >= server.config.max_tickers:
@@ -587,7 +599,7 @@ class ClientSession:
         """The tick messages for what changed in `sub`'s quote since the last call."""
         server = self.server
         quote = server.market.quote(sub.instrument, now - server.config.delayed_by if sub.delayed else now)
-        d = server.decimals(sub.instrument)
+        d = sub.instrument.decimals if combos.is_combo(sub.instrument) else server.decimals(sub.instrument)
         ids = _DELAYED_IDS if sub.delayed else _LIVE_IDS
         last = sub.last_sent
         out: list[list] = []
@@ -671,7 +683,8 @@ class ClientSession:
         if not server.permitted(inst):
             self.error(req.req_id, 10089, errors.text(10089))
             return
-        sub = ticks.TickByTickSub(req.req_id, inst, req.tick_type)
+        decimals = server.decimals(inst)
+        sub = ticks.TickByTickSub(req.req_id, inst, req.tick_type, market=server.market, decimals=decimals)
         self.tbt_subs[req.req_id] = sub
         self.send_many(sub.messages(server.market.quote(inst, server.clock.now())))
 
@@ -692,7 +705,7 @@ class ClientSession:
                 errors.text(321, code="aA", cause="The API interface is currently in Read-Only mode."),
             )
             return
-        inst = self._single_instrument(req.order_id, req.contract, include_expired=False)
+        inst = self._single_instrument(req.order_id, req.contract, include_expired=False, combo_ok=True)
         if inst is None:
             return
         server.stats["orders_received"] += 1

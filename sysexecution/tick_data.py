@@ -156,4 +156,6 @@ class tickerObject(ABC):  # noqa: N801 - pysystemtrade's public name
 
 
 def _valid(value: float | None) -> bool:
-    return value is not None and not math.isnan(value) and value > 0
+    """A quoted price: finite. Tickers turn IB's "no price" (-1, 0) into nan, except for calendar
+    spreads, whose combo prices can be zero or negative."""
+    return value is not None and math.isfinite(value)

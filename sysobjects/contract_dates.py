@@ -4,6 +4,15 @@ A contract date is either a month ("201203", stored as "20120300") or an exact d
 ("20120315", used for weeklies and where IB lists several contracts in one month). The expiry
 date is separate metadata, unknown (None) until set from IB; it takes no part in equality,
 ordering or hashing, so setting it never changes a contract's identity.
+
+A calendar spread's contract date has one date per leg, as pysystemtrade writes it:
+
+    contractDate("20250600_20250900")            # or contractDate(["202506", "202509"])
+    spread.is_spread_contract, spread.list_of_date_str     # True, ["20250600", "20250900"]
+    spread.list_of_single_contract_dates                   # [contractDate("20250600"), ...]
+
+Its `date_str` is the legs' dates joined by "_"; the year, month, day and expiry are the first
+leg's.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ MIN_YEAR = 1900
 MAX_YEAR = 2199
 
 _DIGITS = re.compile(r"\d+")
+SPREAD_SEPARATOR = "_"
 # IB sends lastTradeDateOrContractMonth as "20250915", "20250915 10:00:00 GB" or
 # "20250915 14:30 US/Eastern"; only the date part is the expiry (pst-group/pysystemtrade#1244).
 _IB_EXPIRY = re.compile(r"(\d{8})(?:[ T-]\S.*)?")
@@ -128,18 +138,68 @@ class contractDate:  # noqa: N801 - pysystemtrade's public name
     `date_str` is always 8 characters, "20120300" for a month (pysystemtrade's form).
     """
 
-    __slots__ = ("_year", "_month", "_day", "_date_str", "_expiry_date")
+    __slots__ = ("_year", "_month", "_day", "_date_str", "_expiry_date", "_legs")
 
-    def __init__(self, date_str: str | contractDate, expiry_date: object = None) -> None:
+    def __init__(self, date_str: str | list | contractDate, expiry_date: object = None) -> None:
+        self._legs: tuple[contractDate, ...] = ()
         if isinstance(date_str, contractDate):  # a copy: already checked
             self._year, self._month, self._day = date_str._year, date_str._month, date_str._day
             self._date_str = date_str._date_str
-            self._expiry_date = date_str._expiry_date if expiry_date is None else _to_expiry(expiry_date)
+            self._expiry_date = date_str._expiry_date
+            self._legs = tuple(contractDate(leg) for leg in date_str._legs)
+            if expiry_date is not None:
+                self.update_expiry_date(expiry_date)
+            return
+        if isinstance(date_str, list | tuple) or (isinstance(date_str, str) and SPREAD_SEPARATOR in date_str):
+            self._init_spread(date_str, expiry_date)
             return
         self._year, self._month, self._day = _parse_date_str(date_str)
         # The key of every lookup (caches, stores, comparisons): formatted once.
         self._date_str = f"{self._year:04d}{self._month:02d}{self._day:02d}"
         self._expiry_date = _to_expiry(expiry_date)
+
+    def _init_spread(self, dates: str | list | tuple, expiry_date: object) -> None:
+        parts = dates.strip().split(SPREAD_SEPARATOR) if isinstance(dates, str) else list(dates)
+        if len(parts) == 1 and not isinstance(dates, str):  # pysystemtrade's one-date list
+            single = contractDate(parts[0], expiry_date)
+            self.__init__(single)  # type: ignore[misc]
+            return
+        if len(parts) < 2 or any(part in ("", None) for part in parts):
+            raise InvalidContractDate(dates, "a spread needs two or more leg dates joined by '_'")
+        legs = tuple(contractDate(part) for part in parts)
+        if any(leg.is_spread_contract for leg in legs):
+            raise InvalidContractDate(dates, "a spread's legs must be single contract dates")
+        if len({leg.date_str for leg in legs}) != len(legs):
+            raise InvalidContractDate(dates, "a spread cannot hold the same contract date twice")
+        first = legs[0]
+        self._legs = legs
+        self._year, self._month, self._day = first._year, first._month, first._day
+        self._date_str = SPREAD_SEPARATOR.join(leg.date_str for leg in legs)
+        self._expiry_date = None
+        if expiry_date is not None:
+            self.update_expiry_date(expiry_date)
+
+    # -- spreads (pysystemtrade's names) ---------------------------------------------------------
+
+    @property
+    def is_spread_contract(self) -> bool:
+        return bool(self._legs)
+
+    @property
+    def list_of_single_contract_dates(self) -> list[contractDate]:
+        """One contractDate per leg (the legs themselves: an expiry set on one is the spread's)."""
+        return list(self._legs) if self._legs else [self]
+
+    @property
+    def list_of_date_str(self) -> list[str]:
+        return [leg.date_str for leg in self.list_of_single_contract_dates]
+
+    @property
+    def number_of_legs(self) -> int:
+        return len(self._legs) or 1
+
+    def first_contract_as_contract_date(self) -> contractDate:
+        return contractDate(self.list_of_single_contract_dates[0])
 
     # -- identity --------------------------------------------------------------------------------
 
@@ -154,6 +214,8 @@ class contractDate:  # noqa: N801 - pysystemtrade's public name
     @property
     def short_date_str(self) -> str:
         """ "201203" for a month, "20120315" for a day: IB's lastTradeDateOrContractMonth form."""
+        if self._legs:
+            return SPREAD_SEPARATOR.join(leg.short_date_str for leg in self._legs)
         return self._date_str[:6] if self._day == 0 else self._date_str
 
     @property
@@ -194,6 +256,8 @@ class contractDate:  # noqa: N801 - pysystemtrade's public name
 
     @property
     def only_has_month(self) -> bool:
+        if self._legs:
+            return all(leg.only_has_month for leg in self._legs)
         return self._day == 0
 
     def is_day_defined(self) -> bool:
@@ -210,19 +274,34 @@ class contractDate:  # noqa: N801 - pysystemtrade's public name
 
     @property
     def expiry_date(self) -> expiryDate | None:
-        """The real last trading date once known (set from IB), else None."""
+        """The real last trading date once known (set from IB), else None (a spread: its first leg's)."""
+        if self._legs:
+            return self._legs[0].expiry_date
         return self._expiry_date
 
     def update_expiry_date(self, expiry_date: object) -> None:
-        self._expiry_date = _to_expiry(expiry_date)
+        """Set the expiry; a spread takes a list with one expiry per leg, or one for its first leg."""
+        if not self._legs:
+            self._expiry_date = _to_expiry(expiry_date)
+            return
+        if isinstance(expiry_date, list) and len(expiry_date) == len(self._legs):
+            for leg, expiry in zip(self._legs, expiry_date, strict=True):
+                leg.update_expiry_date(expiry)
+            return
+        self._legs[0].update_expiry_date(expiry_date)
 
     # -- storage ---------------------------------------------------------------------------------
 
     def as_dict(self) -> dict[str, object]:
         """pysystemtrade's storage form: {"contract_date": "201203", "expiry_date": (y, m, d)}."""
+        if self._legs:
+            return {"contract_list": [leg.as_dict() for leg in self._legs]}
         expiry = None if self._expiry_date is None else self._expiry_date.as_tuple()
         return {"contract_date": self.short_date_str, "expiry_date": expiry}
 
     @classmethod
     def create_from_dict(cls, results_dict: dict) -> contractDate:
+        if "contract_list" in results_dict:  # a spread, as `as_dict` writes it
+            legs = [cls.create_from_dict(leg) for leg in results_dict["contract_list"]]
+            return cls([leg.date_str for leg in legs], expiry_date=[leg.expiry_date for leg in legs])
         return cls(results_dict["contract_date"], expiry_date=results_dict.get("expiry_date"))

@@ -23,6 +23,7 @@ __all__ = [
 ]
 
 KEY_SEPARATOR = "/"
+REPR_MAX_ITEMS = 10  # a list repr shows at most this many items
 
 InstrumentLike = str | futuresInstrument | futuresInstrumentWithIBConfigData
 
@@ -61,6 +62,14 @@ class futuresContract:  # noqa: N801 - pysystemtrade's public name
         """futuresContract.from_key("EDOLLAR/20120300")."""
         return cls(*get_code_and_id_from_contract_key(contract_key))
 
+    @classmethod
+    def from_local_symbol(cls, local_symbol: str) -> futuresContract:
+        """futuresContract.from_local_symbol("ESM5") or ("ZN   JUN 25"): through the IB instrument
+        config (sysbrokers/IB/contract_names.py; raises its `ContractNameError`)."""
+        from sysbrokers.IB.contract_names import contract_from_name  # the broker layer maps IB names
+
+        return contract_from_name(local_symbol)
+
     @property
     def instrument(self) -> futuresInstrument | futuresInstrumentWithIBConfigData:
         return self._instrument
@@ -87,6 +96,19 @@ class futuresContract:  # noqa: N801 - pysystemtrade's public name
 
     def update_expiry_date(self, new_expiry_date: object) -> None:
         self._contract_date.update_expiry_date(new_expiry_date)
+
+    # -- calendar spreads ("20250600_20250900"): pysystemtrade's names --------------------------
+
+    def is_spread_contract(self) -> bool:
+        return self._contract_date.is_spread_contract
+
+    def as_list_of_individual_contracts(self) -> list[futuresContract]:
+        """One single-date contract per leg (the contract itself when it is not a spread)."""
+        return [futuresContract(self._instrument, leg) for leg in self._contract_date.list_of_single_contract_dates]
+
+    def update_expiry_dates_one_at_a_time_with_method(self, method) -> None:
+        """Set each leg's expiry to `method(single_leg_contract)` (pysystemtrade's form)."""
+        self._contract_date.update_expiry_date([method(leg) for leg in self.as_list_of_individual_contracts()])
 
     def new_contract_with_replaced_instrument_object(self, new_instrument_object: InstrumentLike) -> futuresContract:
         """The same contract date with another instrument object (e.g. one with IB metadata)."""
@@ -121,3 +143,17 @@ class listOfFuturesContracts(list):  # noqa: N801 - pysystemtrade's public name
 
     def list_of_keys(self) -> list[str]:
         return [contract.key for contract in self]
+
+    def __repr__(self) -> str:
+        """`<listOfFuturesContracts SP500 x3: 20250321, 20250620, 20250919>`: one instrument's
+        contracts by date, several instruments' by key; long lists keep their ends."""
+        codes = {contract.instrument_code for contract in self}
+        if len(codes) == 1:
+            head = f"{next(iter(codes))} x{len(self)}"
+            names = [contract.date_str for contract in self]
+        else:
+            head = f"{len(self)} contracts"
+            names = [contract.key for contract in self]
+        if len(names) > REPR_MAX_ITEMS:
+            names = [*names[: REPR_MAX_ITEMS - 3], "...", *names[-2:]]
+        return f"<listOfFuturesContracts {head}: {', '.join(names)}>" if names else "<listOfFuturesContracts empty>"

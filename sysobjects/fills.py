@@ -26,6 +26,7 @@ __all__ = [
 ]
 
 UTC = dt.UTC
+REPR_MAX_FILLS = 10  # a listOfFills repr lists at most this many fills
 
 # ib_async sends BOT / SLD on executions; the long names appear in some IB messages.
 _SIDE_SIGN = {"BOT": 1, "BUY": 1, "SLD": -1, "SELL": -1}
@@ -118,6 +119,18 @@ class Fill:
     @property
     def side(self) -> str:
         return "BUY" if self.quantity > 0 else "SELL"
+
+    def __repr__(self) -> str:
+        """`<Fill BUY 2 @ 5812.25 2025-03-04 15:00:01 UTC, commission 4.2 USD, exec 0000e1.01>`"""
+        commission = (
+            f"commission {self.commission:g} {self.commission_currency}"
+            if self.commission_known
+            else "commission not reported yet"
+        )
+        return (
+            f"<Fill {self.side} {abs(self.quantity)} @ {self.price:g} {self.time:%Y-%m-%d %H:%M:%S} UTC, "
+            f"{commission}, exec {self.exec_id}>"
+        )
 
     def with_commission(self, commission: float, currency: str) -> Fill:
         """This fill with its commission report applied."""
@@ -257,6 +270,19 @@ class listOfFills(list[Fill]):  # noqa: N801 - pysystemtrade's naming
 
     def last_fill_time(self) -> dt.datetime | None:
         return max((fill.time for fill in self), default=None)
+
+    def __repr__(self) -> str:
+        """`<listOfFills 2: +3 @ 101.5 avg, commission 4.2 USD>` followed by the fills, one a line."""
+        if not self:
+            return "<listOfFills empty>"
+        commission = ", ".join(f"{amount:g} {ccy}" for ccy, amount in sorted(self.commission_by_currency().items()))
+        if not self.all_commissions_known:
+            commission = f"{commission + ' + ' if commission else ''}{len(self.missing_commissions())} not reported yet"
+        head = f"<listOfFills {len(self)}: {self.total_quantity():+d} @ {self.average_price():g} avg, commission {commission}>"
+        shown = [repr(fill) for fill in self[:REPR_MAX_FILLS]]
+        if len(self) > REPR_MAX_FILLS:
+            shown.append(f"... {len(self) - REPR_MAX_FILLS} more")
+        return "\n  ".join([head, *shown])
 
     def sorted(self) -> listOfFills:
         """Oldest first; exec id breaks ties so the order is stable across stores."""

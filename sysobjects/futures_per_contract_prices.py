@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import html
 from collections.abc import Iterable
 from typing import Any
 
@@ -277,20 +278,24 @@ def _prices_or_plain_frame(*args: Any, **kwargs: Any) -> pd.DataFrame:
     prices = object.__new__(futuresContractPrices)
     pd.DataFrame.__init__(prices, frame)
     prices.frequency = Frequency.Unknown  # pandas then copies the source's via __finalize__
+    prices.contract = None
     return prices
 
 
 class futuresContractPrices(pd.DataFrame):  # noqa: N801 - pysystemtrade's public name
     """OHLCV prices of one contract; see the module docstring for the rules."""
 
-    _metadata = ["frequency"]
+    # `contract`: the futuresContract the prices are of, when known (shown by repr; not stored).
+    _metadata = ["frequency", "contract"]
 
-    def __init__(self, price_data: Any = None, frequency: Frequency | str | None = None) -> None:
+    def __init__(self, price_data: Any = None, frequency: Frequency | str | None = None, contract: Any = None) -> None:
         if price_data is None:
             price_data = pd.DataFrame(columns=list(PRICE_DATA_COLUMNS))
         inherited = getattr(price_data, "frequency", None) if frequency is None else frequency
+        contract = getattr(price_data, "contract", None) if contract is None else contract
         super().__init__(_validated_frame(price_data))
         self.frequency = _coerce_frequency(inherited)
+        self.contract = contract
 
     @property
     def _constructor(self):  # type: ignore[override]
@@ -309,9 +314,9 @@ class futuresContractPrices(pd.DataFrame):  # noqa: N801 - pysystemtrade's publi
     # -- constructors ----------------------------------------------------------------------------
 
     @classmethod
-    def create_empty(cls, frequency: Frequency | str | None = None) -> futuresContractPrices:
+    def create_empty(cls, frequency: Frequency | str | None = None, contract: Any = None) -> futuresContractPrices:
         """An empty but valid prices object (pysystemtrade's graceful failure)."""
-        return cls(None, frequency=frequency)
+        return cls(None, frequency=frequency, contract=contract)
 
     @classmethod
     def create_from_final_prices_only(
@@ -322,7 +327,11 @@ class futuresContractPrices(pd.DataFrame):  # noqa: N801 - pysystemtrade's publi
 
     @classmethod
     def from_ib_bars(
-        cls, bars: Iterable[Any], frequency: Frequency | str | None = None, price_divisor: float = 1.0
+        cls,
+        bars: Iterable[Any],
+        frequency: Frequency | str | None = None,
+        price_divisor: float = 1.0,
+        contract: Any = None,
     ) -> futuresContractPrices:
         """From ib_async `BarData` (or `util.df(bars)`): open/high/low/close/volume -> OHLCV.
 
@@ -330,7 +339,7 @@ class futuresContractPrices(pd.DataFrame):  # noqa: N801 - pysystemtrade's publi
         `Frequency.Day` unless a longer frequency is given. Intraday bars must carry aware
         datetimes (formatDate=2); their frequency is inferred from the bar spacing when not
         given. IB's volume of -1 (no volume, e.g. MIDPOINT) becomes NaN. Prices are divided by
-        `price_divisor` (IB's price magnifier).
+        `price_divisor` (IB's price magnifier). `contract` (a futuresContract) is kept for the repr.
         """
         rows = bar_rows(bars)
         dates = [bar.date for bar in rows]
@@ -363,6 +372,7 @@ class futuresContractPrices(pd.DataFrame):  # noqa: N801 - pysystemtrade's publi
         prices = object.__new__(cls)
         pd.DataFrame.__init__(prices, columns, index=index, columns=list(PRICE_DATA_COLUMNS))
         prices.frequency = wanted
+        prices.contract = contract
         return prices
 
     # -- queries ---------------------------------------------------------------------------------
@@ -380,6 +390,37 @@ class futuresContractPrices(pd.DataFrame):  # noqa: N801 - pysystemtrade's publi
         return pd.Series(self[FINAL_COLUMN].to_numpy(copy=True), index=self.index.copy(), name=FINAL_COLUMN)
 
     return_final_prices = final_prices  # pysystemtrade's name
+
+    # -- display (IPython / Jupyter) -------------------------------------------------------------
+
+    def summary(self) -> str:
+        """One line: `<futuresContractPrices SP500 202506 D: 312 rows 2024-03-18 → 2025-06-20 UTC>`.
+
+        Example: `prices.summary()`; `repr(prices)` and the notebook view put it above the table.
+        """
+        what = ["futuresContractPrices"]
+        if self.contract is not None:
+            legs = self.contract.date_str.split("_")  # a calendar spread has one date per leg
+            dates = "_".join(leg[:6] if leg.endswith("00") else leg for leg in legs)
+            what += [self.contract.instrument_code, dates]
+        if self.frequency != Frequency.Unknown:
+            what.append(self.frequency.value)
+        rows = len(self)
+        if rows == 0:
+            return f"<{' '.join(what)}: 0 rows>"
+        times_of_day = self.is_intraday or (not self.is_daily and bool((self.index != self.index.normalize()).any()))
+        stamp = "%Y-%m-%d %H:%M" if times_of_day else "%Y-%m-%d"
+        first, last = self.index[0].strftime(stamp), self.index[-1].strftime(stamp)
+        return f"<{' '.join(what)}: {rows} row{'s' if rows != 1 else ''} {first} → {last} UTC>"
+
+    def __repr__(self) -> str:
+        return f"{self.summary()}\n{super().__repr__()}"
+
+    def _repr_html_(self) -> str | None:
+        table = super()._repr_html_()
+        if table is None:  # pandas' display.notebook_repr_html is off: the text repr is used
+            return None
+        return f"<p><code>{html.escape(self.summary())}</code></p>\n{table}"
 
     def check_strictly_increasing(self) -> None:
         """Raise PricesNotStrictlyIncreasing if a timestamp repeats or goes backwards."""
@@ -401,10 +442,11 @@ class futuresContractPrices(pd.DataFrame):  # noqa: N801 - pysystemtrade's publi
         else:
             old_part, new_part = pd.DataFrame(self[~self.index.isin(new.index)]), pd.DataFrame(new)
         parts = [part for part in (old_part, new_part) if len(part)]
+        contract = self.contract if self.contract is not None else getattr(new, "contract", None)
         if not parts:
-            return futuresContractPrices.create_empty(frequency)
+            return futuresContractPrices.create_empty(frequency, contract)
         merged = pd.concat(parts).sort_index(kind="stable")
-        return futuresContractPrices(merged, frequency=frequency)
+        return futuresContractPrices(merged, frequency=frequency, contract=contract)
 
     def add_rows_to_existing_data(self, new_prices: pd.DataFrame) -> futuresContractPrices:
         """Append only the new rows later than the last existing row (pysystemtrade's default)."""

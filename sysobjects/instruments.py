@@ -116,6 +116,24 @@ class ibInstrumentConfigData:  # noqa: N801 - pysystemtrade's public name
             "effective_multiplier": self.effective_multiplier,
         }
 
+    def describe(self) -> str:
+        """One line: "ES on CME, USD, multiplier 50, trading class ES" (blank fields left out)."""
+        parts = [f"{self.ib_symbol} on {self.ib_exchange}"]
+        if self.ib_currency:
+            parts.append(self.ib_currency)
+        if self.ib_multiplier is not None:
+            parts.append(f"multiplier {self.ib_multiplier:g}")
+        if self.price_magnifier != 1:
+            parts.append(f"price magnifier {self.price_magnifier:g}")
+        if self.trading_class:
+            parts.append(f"trading class {self.trading_class}")
+        if self.ignore_weekly:
+            parts.append("ignore weekly")
+        return ", ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"<ibInstrumentConfigData {self.describe()}>"
+
 
 @dataclass(frozen=True)
 class futuresInstrumentWithIBConfigData:  # noqa: N801 - pysystemtrade's public name
@@ -146,3 +164,6 @@ class futuresInstrumentWithIBConfigData:  # noqa: N801 - pysystemtrade's public 
 
     def __str__(self) -> str:
         return self.instrument_code
+
+    def __repr__(self) -> str:
+        return f"<futuresInstrumentWithIBConfigData {self.instrument_code}: {self.ib_data.describe()}>"

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from sysexecution.trade_qty import tradeQuantity
 from sysobjects.contract_dates import contractDate
 from sysobjects.contracts import futuresContract
 from sysobjects.exceptions import InvalidContractDate
@@ -151,12 +152,13 @@ def _optional_id(value: Any, name: str) -> int | None:
     return int(value)
 
 
-def _optional_price(value: Any, name: str) -> float | None:
+def _optional_price(value: Any, name: str, any_sign: bool = False) -> float | None:
+    """A positive price; `any_sign`: any finite one (a spread's price can be zero or negative)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise InvalidOrder(name, value, "expected a finite number")
-    if value <= 0:
+    if value <= 0 and not any_sign:
         raise InvalidOrder(name, value, "must be positive")
     return float(value)
 
@@ -167,7 +169,7 @@ class brokerOrder:  # noqa: N801 - pysystemtrade's public name
 
     instrument_code: str
     contract_id: str  # pysystemtrade's 8-character contract date, "20240600" for a month
-    trade: int  # signed: + buy, - sell
+    trade: int  # signed: + buy, - sell; a spread ("20250600_20250900"): a tradeQuantity, one per leg
     order_type: brokerOrderType = brokerOrderType.MARKET
     limit_price: float | None = None
     stop_price: float | None = None
@@ -185,6 +187,7 @@ class brokerOrder:  # noqa: N801 - pysystemtrade's public name
     order_id: int | None = None
     parent: int | None = None
     children: list[int] = field(default_factory=list)
+    leg_con_ids: list[int] = field(default_factory=list)  # a spread's legs at IB (set when sent)
 
     def __post_init__(self) -> None:
         if isinstance(self.contract_id, futuresContract):
@@ -199,13 +202,10 @@ class brokerOrder:  # noqa: N801 - pysystemtrade's public name
             self.contract_id = contractDate(self.contract_id).date_str
         except InvalidContractDate as exc:
             raise InvalidOrder("contract_id", self.contract_id, exc.reason) from None
-        if isinstance(self.trade, bool) or not isinstance(self.trade, numbers.Integral):
-            raise InvalidOrder("trade", self.trade, "expected a whole number of contracts (an int)")
-        if self.trade == 0:
-            raise InvalidOrder("trade", self.trade, "an order must buy or sell at least one contract")
-        self.trade = int(self.trade)
+        self.trade = _checked_trade(self.trade, self.contract_id)
+        self.leg_con_ids = [int(con_id) for con_id in self.leg_con_ids]
         self.order_type = brokerOrderType.from_name(self.order_type)
-        self.limit_price = _optional_price(self.limit_price, "limit_price")
+        self.limit_price = _optional_price(self.limit_price, "limit_price", any_sign=self.is_spread_order)
         self.stop_price = _optional_price(self.stop_price, "stop_price")
         self._check_prices_match_type()
         for name in ("account", "strategy_name", "order_reference"):
@@ -279,12 +279,56 @@ class brokerOrder:  # noqa: N801 - pysystemtrade's public name
             raise InvalidOrder("fills", fill.exec_id, f"belongs to order {fill.order_ref!r}")
         if not fill.order_ref:
             fill = replace(fill, order_ref=self.order_reference)
+        if self.is_spread_order:
+            return self._add_leg_fill(fill)
         if (fill.quantity > 0) != (self.trade > 0):
             raise InvalidOrder("fills", fill.exec_id, f"{fill.side} execution for an order to trade {self.trade}")
         if fill.exec_id not in self.fills.by_exec_id():
             if abs(self.filled_quantity + fill.quantity) > abs(self.trade):
                 raise InvalidOrder(
                     "fills", fill.exec_id, f"{fill.quantity} more would overfill {self.filled_quantity} of {self.trade}"
+                )
+        added = self.fills.add_fill(fill)
+        if added:
+            self._status_after_fill()
+        return added
+
+    # -- calendar spreads: fills per leg ---------------------------------------------------------
+
+    @property
+    def is_spread_order(self) -> bool:
+        return isinstance(self.trade, tradeQuantity)
+
+    def leg_of_fill(self, fill: Fill) -> int:
+        """The index of the leg a fill belongs to: by its conId once the legs' are known, else by
+        its side (a calendar spread's legs trade opposite ways)."""
+        if fill.con_id is not None and fill.con_id in self.leg_con_ids:
+            return self.leg_con_ids.index(fill.con_id)
+        same_side = [i for i, qty in enumerate(self.trade) if (qty > 0) == (fill.quantity > 0)]
+        if len(same_side) != 1:
+            raise InvalidOrder("fills", fill.exec_id, f"conId {fill.con_id} is not a leg of {self.trade}")
+        return same_side[0]
+
+    def fills_of_leg(self, leg: int) -> listOfFills:
+        return listOfFills(f for f in self.fills if self.leg_of_fill(f) == leg)
+
+    def leg_contracts(self) -> list[futuresContract]:
+        return self.futures_contract.as_list_of_individual_contracts()
+
+    def leg_fill_prices(self) -> list[float | None]:
+        """Each leg's average fill price (None for a leg with no fill yet)."""
+        return [self.fills_of_leg(leg).average_price() for leg in range(len(self.trade))]
+
+    def _add_leg_fill(self, fill: Fill) -> bool:
+        leg = self.leg_of_fill(fill)
+        wanted = self.trade[leg]
+        if (fill.quantity > 0) != (wanted > 0):
+            raise InvalidOrder("fills", fill.exec_id, f"{fill.side} execution for leg {leg} to trade {wanted}")
+        if fill.exec_id not in self.fills.by_exec_id():
+            done = self.fills_of_leg(leg).total_quantity()
+            if abs(done + fill.quantity) > abs(wanted):
+                raise InvalidOrder(
+                    "fills", fill.exec_id, f"{fill.quantity} more would overfill leg {leg}: {done} of {wanted}"
                 )
         added = self.fills.add_fill(fill)
         if added:
@@ -306,6 +350,9 @@ class brokerOrder:  # noqa: N801 - pysystemtrade's public name
 
     @property
     def filled_quantity(self) -> int:
+        """Contracts filled; a spread: a tradeQuantity, per leg."""
+        if self.is_spread_order:
+            return tradeQuantity(self.fills_of_leg(leg).total_quantity() for leg in range(len(self.trade)))
         return self.fills.total_quantity()
 
     @property
@@ -319,6 +366,13 @@ class brokerOrder:  # noqa: N801 - pysystemtrade's public name
 
     @property
     def average_fill_price(self) -> float | None:
+        """The average fill price; a spread: its price as a combo bought (sum of ratio x leg
+        average, the first leg positive — IB's combo convention), None until every leg traded."""
+        if self.is_spread_order:
+            prices = self.leg_fill_prices()
+            if any(p is None for p in prices):
+                return None
+            return sum(r * p for r, p in zip(self.trade.ratios, prices, strict=True))  # type: ignore[misc]
         return self.fills.average_price()
 
     @property
@@ -343,6 +397,40 @@ class brokerOrder:  # noqa: N801 - pysystemtrade's public name
     @property
     def active(self) -> bool:
         return self.status.is_active
+
+    # -- display ---------------------------------------------------------------------------------
+
+    def describe(self) -> str:
+        """One line: "BUY 2 SP500/20250600 MKT, Filled 2/2 @ 5812.25, commission 4.2 USD, ref ..."."""
+        if isinstance(self.trade, list):  # a calendar spread (tradeQuantity): one quantity per leg
+            first, size = self.trade[0], str(list(self.trade))
+            done = f"{list(self.filled_quantity)}/{list(self.trade)}"
+        else:
+            first, size = self.trade, str(abs(self.trade))
+            done = f"{abs(self.filled_quantity)}/{abs(self.trade)}"
+        side = "BUY" if first > 0 else "SELL"
+        price = ""
+        if self.order_type == brokerOrderType.LIMIT:
+            price = f" @ {self.limit_price:g}"
+        elif self.order_type == brokerOrderType.STOP:
+            price = f" stop {self.stop_price:g}"
+        parts = [f"{side} {size} {self.instrument_code}/{self.contract_id} {self.order_type.value}{price}"]
+        filled = f"{self.status.value} {done}"
+        if self.average_fill_price is not None:
+            filled += f" @ {self.average_fill_price:g}"
+        parts.append(filled)
+        commission = self.commission
+        if commission:
+            parts.append("commission " + ", ".join(f"{v:g} {ccy}" for ccy, v in sorted(commission.items())))
+        elif commission is None:
+            parts.append("commission not reported yet")
+        if self.account:
+            parts.append(f"account {self.account}")
+        parts.append(f"ref {self.order_reference}")
+        return ", ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"<brokerOrder {self.describe()}>"
 
     # -- state changes ---------------------------------------------------------------------------
 
@@ -375,6 +463,9 @@ class brokerOrder:  # noqa: N801 - pysystemtrade's public name
             "parent": self.parent,
             "children": list(self.children),
         }
+        if self.is_spread_order:
+            data["trade"] = list(self.trade)
+            data["leg_con_ids"] = list(self.leg_con_ids)
         if include_fills:
             data["fills"] = [fill.as_dict() for fill in self.fills]
         return data
@@ -399,6 +490,28 @@ class brokerOrder:  # noqa: N801 - pysystemtrade's public name
 
 
 _ORDER_FIELDS = tuple(brokerOrder.__dataclass_fields__)
+
+
+def _checked_trade(trade: Any, contract_id: str) -> int | tradeQuantity:
+    """An int for one contract; a tradeQuantity (one non-zero int per leg) for a spread."""
+    legs = contractDate(contract_id).number_of_legs
+    if isinstance(trade, list | tuple) and legs == 1 and len(trade) == 1:
+        trade = trade[0]  # pysystemtrade's one-leg tradeQuantity
+    if legs > 1:
+        if not isinstance(trade, list | tuple) or len(trade) != legs:
+            raise InvalidOrder("trade", trade, f"a spread of {legs} legs needs one quantity per leg, e.g. [1, -1]")
+        try:
+            quantities = tradeQuantity(trade)
+        except TypeError as exc:
+            raise InvalidOrder("trade", trade, str(exc)) from None
+        if any(q == 0 for q in quantities):
+            raise InvalidOrder("trade", trade, "every leg of a spread must trade")
+        return quantities
+    if isinstance(trade, bool) or not isinstance(trade, numbers.Integral):
+        raise InvalidOrder("trade", trade, "expected a whole number of contracts (an int)")
+    if trade == 0:
+        raise InvalidOrder("trade", trade, "an order must buy or sell at least one contract")
+    return int(trade)
 
 
 def _order_time(value: Any, name: str) -> dt.datetime:
@@ -511,4 +624,10 @@ class orderWithControls:  # noqa: N801 - pysystemtrade's public name
         return (now - self._order.submit_datetime).total_seconds()
 
     def __repr__(self) -> str:
-        return f"orderWithControls({self._order.order_reference!r}, {self.broker_tempid!r})"
+        """`<orderWithControls DU123456/999/7 IB Filled: BUY 2 SP500/20250600 MKT, Filled 2/2 ...>`"""
+        try:
+            ib_status = self.trade.orderStatus.status or "?"
+            tempid = self.broker_tempid
+        except AttributeError:  # a control object that is not an ib_async Trade
+            ib_status, tempid = "?", self._order.broker_tempid or "?"
+        return f"<{type(self).__name__} {tempid} IB {ib_status}: {self._order.describe()}>"

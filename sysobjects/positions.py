@@ -204,6 +204,20 @@ class whatIfMargin:  # noqa: N801 - pysystemtrade style name
     def maintenance_margin(self) -> float | None:
         return self.maint_margin_change
 
+    def __repr__(self) -> str:
+        """`<whatIfMargin +2 SP500/20250600 (DU123456): initial margin +33000 USD, ...>`"""
+
+        def amount(value: float | None) -> str:
+            return "?" if value is None else f"{value:+,.2f}"
+
+        commission = "" if self.commission is None else f", commission {self.commission:g} {self.commission_currency}"
+        warning = f", warning {self.warning_text!r}" if self.warning_text else ""
+        return (
+            f"<whatIfMargin {self.quantity:+d} {self.contract.key} ({self.account}): initial margin "
+            f"{amount(self.init_margin_change)} {self.currency}, maintenance {amount(self.maint_margin_change)} "
+            f"{self.currency}{commission}{warning}>"
+        )
+
 
 def sum_currency_values(groups: Iterable[Mapping[str, float]]) -> listOfCurrencyValues:
     """Add several {currency: value} mappings (e.g. one per account) into one list."""

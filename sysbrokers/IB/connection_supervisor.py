@@ -4,8 +4,13 @@ The supervisor watches one `ib_async.IB`: socket loss (`disconnectedEvent`), IB 
 (1100/1101/1102/2110) and data-farm notices. On socket loss it reconnects with exponential
 backoff and jitter; on reconnect and on 1101 it re-issues every registered subscription with fresh
 request ids. Outages inside IB's scheduled reset windows are logged at INFO; outside them at ERROR
-with an alert event. It works while the event loop runs (an asyncio program, `ib.sleep`, `ib.run`)
-and lazily through `ensure_connected_async()` when nothing runs the loop between requests.
+with an alert event. It works while the event loop runs (an asyncio program, `ib.sleep`, `ib.run`,
+the "ib-loop" thread of a notebook-mode connection) and lazily through `ensure_connected_async()`
+when nothing runs the loop between requests.
+
+Its synchronous entry points (`subscribe_market_data`, `handle.cancel()`, `subscribe_bars`, ...)
+send through `call_in_loop` / `run_sync`, which the owning `connectionIB` sets to hand the work to
+the loop that owns the socket when called from another thread (docs/async.md).
 """
 
 from __future__ import annotations
@@ -194,6 +199,10 @@ class ConnectionSupervisor:
         self._outage_alerted = False
         self._market_data_type: int | None = None
         self._background: set[asyncio.Task] = set()
+        # How synchronous calls reach the loop; `connectionIB` replaces these with its own.
+        self.call_in_loop: Callable[..., Any] = _call_direct
+        self.run_sync: Callable[..., Any] = _run_sync
+        self.sleep: Callable[[float], None] = _sleep_serviced
         self.state = ConnectionState.CONNECTING
         ib.errorEvent += self._on_error
         ib.disconnectedEvent += self._on_disconnected
@@ -250,12 +259,12 @@ class ConnectionSupervisor:
         timeout: float | None = None,
     ) -> SubscriptionHandle:
         """keepUpToDate historical bars; `handle.bars` is the live `BarDataList` (blocks for the first bars)."""
-        return _run_sync(
+        return self.run_sync(
             self.subscribe_bars_async(contract, bar_size, duration, what_to_show, use_rth, keep_up_to_date, timeout)
         )
 
     def subscribe_account_updates(self, account: str) -> SubscriptionHandle:
-        return _run_sync(self.subscribe_account_updates_async(account))
+        return self.run_sync(self.subscribe_account_updates_async(account))
 
     async def subscribe_bars_async(
         self,
@@ -290,7 +299,7 @@ class ConnectionSupervisor:
         """`reqMarketDataType` (1 live, 2 frozen, 3 delayed, 4 delayed frozen), re-sent on reconnect."""
         self._market_data_type = int(market_data_type)
         if self.ib.isConnected():
-            self.ib.reqMarketDataType(self._market_data_type)
+            self.call_in_loop(self.ib.reqMarketDataType, self._market_data_type)
 
     def stale_subscriptions(self, max_silence: float) -> list[SubscriptionHandle]:
         """Streaming handles with no update for `max_silence` seconds (a silent stream is a bug)."""
@@ -315,7 +324,7 @@ class ConnectionSupervisor:
         if kind in LINE_KINDS:
             handle.line = self._take_line(f"{_label(contract)} {kind.value}", wait_for_line)
         try:
-            subs.issue_now(self.ib, handle)
+            self.call_in_loop(subs.issue_now, self.ib, handle)
         except BaseException:
             self._give_back_line(handle)
             raise
@@ -327,7 +336,13 @@ class ConnectionSupervisor:
             self._lines = self.lines_factory()
         if self._lines is None:
             return None
-        return self._lines.acquire(what, wait=wait, sleep=_sleep_serviced)
+        return self._lines.acquire(what, wait=wait, sleep=self._sleep_for_line)
+
+    def _sleep_for_line(self, seconds: float) -> None:
+        if asyncio._get_running_loop() is not None:
+            time.sleep(seconds)  # on a running loop, which cannot be run again from here
+        else:
+            self.sleep(seconds)
 
     def _give_back_line(self, handle: SubscriptionHandle) -> None:
         line, handle.line = getattr(handle, "line", None), None
@@ -347,7 +362,11 @@ class ConnectionSupervisor:
         self.subscriptions.remove(handle)
         self._give_back_line(handle)
         with contextlib.suppress(ConnectionError):  # the socket went away meanwhile: nothing to cancel
-            subs.cancel_at_gateway(self.ib, handle)
+            self.call_in_loop(self._cancel_on_loop, handle)
+
+    def _cancel_on_loop(self, handle: SubscriptionHandle) -> None:
+        handle._detach()  # no update of the old request reaches the handle from now on
+        subs.cancel_at_gateway(self.ib, handle)
 
     async def resubscribe(self, handles: Iterable[SubscriptionHandle], stale: bool) -> int:
         """Re-issue `handles` with fresh request ids; `stale`: ib_async still tracks the old ids."""
@@ -712,6 +731,10 @@ class ConnectionSupervisor:
     def emit_client_id_lost(self, client_id: int) -> None:
         """Called (on the loop) when the client-id lease could not be renewed."""
         self._emit(EventKind.CLIENT_ID_LOST, None, f"lost the lease on client id {client_id}", alert=True)
+
+
+def _call_direct(fn: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
+    return fn(*args)
 
 
 def _sleep_serviced(seconds: float) -> None:

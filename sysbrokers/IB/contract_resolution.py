@@ -3,20 +3,30 @@
 Pure functions over ib_async objects: building the request pattern, choosing among several
 matches (weekly, daily and serial contracts are resolved by configuration, never silently),
 normalising IB's expiry formats and parsing trading hours into UTC intervals.
+
+Calendar spreads ("20250600_20250900") become one IB BAG contract whose legs are the resolved
+legs' conIds:
+
+    spread = resolve_spread(futuresContract("SP500", "20250600_20250900"), [-1, 1], client.resolve)
+    spread.contract.comboLegs, spread.action, spread.quantity     # BUY front / SELL back; SELL 1
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import numbers
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ib_async import Contract, ContractDetails, Future
+from ib_async import Bag, ComboLeg, Contract, ContractDetails, Future
 
 from sysbrokers.IB.ib_errors import IBNoSecurityDefinition
 from sysbrokers.IB.ib_instrument_config import canonical_time_zone
 from sysobjects.contract_dates import contractDate, expiryDate
+from sysobjects.contracts import futuresContract
 from sysobjects.instruments import futuresInstrumentWithIBConfigData
 
 UTC = dt.UTC
@@ -42,6 +52,99 @@ class ResolvedContract:
     min_tick: float  # in IB's price units
     price_magnifier: int
     expiry_key: str = ""  # "YYYYMMDD" of the last trade date ("" for spot FX)
+
+
+class InvalidSpread(IBNoSecurityDefinition):
+    """A calendar spread this layer cannot send: wrong leg count, zero legs, mixed contracts..."""
+
+
+@dataclass(frozen=True)
+class ResolvedSpread(ResolvedContract):
+    """A calendar spread at IB: the BAG contract, its resolved legs and the order's side.
+
+    `ratios` are the legs' signed ratios for a BUY of the combo (pysystemtrade's convention: the
+    trade list divided by its highest common factor, the first leg made positive); `quantity` is
+    the signed number of combos the trade list is (+ BUY the combo, - SELL it). The details,
+    tick, magnifier and zone are the first leg's; the expiry is the earliest leg's.
+    """
+
+    legs: tuple[ResolvedContract, ...] = ()
+    ratios: tuple[int, ...] = ()
+    quantity: int = 0
+
+    @property
+    def action(self) -> str:
+        return "BUY" if self.quantity > 0 else "SELL"
+
+    @property
+    def leg_con_ids(self) -> list[int]:
+        return [leg.contract.conId for leg in self.legs]
+
+
+DEFAULT_SPREAD_TRADE = (1, -1)  # quotes of a spread with no trade given: buy the first leg, sell the second
+
+
+def spread_quantity_and_ratios(trade_list: Sequence[int]) -> tuple[int, tuple[int, ...]]:
+    """pysystemtrade's split of a per-leg trade list: [-2, 2] -> (-2, (1, -1)); [1, -2] -> (1, (1, -2))."""
+    legs = list(trade_list)
+    if len(legs) < 2:
+        raise InvalidSpread(message=f"a spread trade needs one quantity per leg (two or more), got {legs}")
+    for qty in legs:
+        if isinstance(qty, bool) or not isinstance(qty, numbers.Integral) or qty == 0:
+            raise InvalidSpread(message=f"spread leg quantities must be non-zero whole numbers, got {legs}")
+    hcf = math.gcd(*(abs(int(q)) for q in legs))
+    ratios = [int(q) // hcf for q in legs]
+    sign = 1 if ratios[0] > 0 else -1
+    return sign * hcf, tuple(sign * r for r in ratios)
+
+
+def resolve_spread(
+    contract: futuresContract,
+    trade_list: Sequence[int] | None,
+    resolve_leg: Callable[[futuresContract], ResolvedContract],
+) -> ResolvedSpread:
+    """The IB BAG contract for a spread contract and its per-leg trade (`InvalidSpread` if unusable)."""
+    leg_contracts = contract.as_list_of_individual_contracts()
+    if len(leg_contracts) < 2:
+        raise InvalidSpread(message=f"{contract.key} is not a spread (one contract date)")
+    trade = DEFAULT_SPREAD_TRADE if trade_list is None else list(trade_list)
+    if len(trade) != len(leg_contracts):
+        raise InvalidSpread(
+            message=f"{contract.key} has {len(leg_contracts)} legs but the trade list {list(trade)} has {len(trade)}"
+        )
+    quantity, ratios = spread_quantity_and_ratios(trade)
+    legs = tuple(resolve_leg(leg) for leg in leg_contracts)
+    if len({leg.contract.conId for leg in legs}) != len(legs):
+        raise InvalidSpread(message=f"{contract.key}: two legs resolve to the same IB contract")
+    first = legs[0]
+    bag = Bag(
+        symbol=first.contract.symbol,
+        exchange=first.contract.exchange,
+        currency=first.contract.currency,
+        comboLegs=[
+            ComboLeg(
+                conId=leg.contract.conId,
+                ratio=abs(ratio),
+                action="BUY" if ratio > 0 else "SELL",
+                exchange=leg.contract.exchange,
+            )
+            for leg, ratio in zip(legs, ratios, strict=True)
+        ],
+    )
+    expiries = [leg.expiry_utc for leg in legs if leg.expiry_utc is not None]
+    return ResolvedSpread(
+        contract=bag,
+        details=first.details,
+        expiry_date=first.expiry_date,
+        expiry_utc=min(expiries) if expiries else None,
+        time_zone=first.time_zone,
+        min_tick=first.min_tick,
+        price_magnifier=first.price_magnifier,
+        expiry_key=first.expiry_key,
+        legs=legs,
+        ratios=ratios,
+        quantity=quantity,
+    )
 
 
 def contract_pattern(

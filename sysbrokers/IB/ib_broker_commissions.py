@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from sysbrokers.IB.ib_connection import connectionIB
-from sysbrokers.IB.ib_data_args import data_and_log
+from sysbrokers.IB.ib_data_args import data_and_log, data_object_repr, ibAsyncForms
 from syscore.exceptions import missingData
 from sysobjects.contracts import futuresContract
 from sysobjects.orders import brokerOrder
@@ -27,8 +27,10 @@ TEST_COMMISSION_STRATEGY = "testCommmission"  # pysystemtrade's spelling
 _UNSET_DOUBLE = 1.7976931348623157e308
 
 
-class ibFuturesContractCommissionData:  # noqa: N801 - pysystemtrade's public name
+class ibFuturesContractCommissionData(ibAsyncForms):  # noqa: N801 - pysystemtrade's public name
     """Commission estimates from IB's what-if orders."""
+
+    __repr__ = data_object_repr  # "<ibXxxData on 127.0.0.1:4001 client 999 connected>"
 
     def __init__(self, ibconnection: connectionIB, data: Any = None, log: logging.Logger | None = None):
         self.data, self._log = data_and_log(data, log)

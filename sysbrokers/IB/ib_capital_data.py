@@ -21,7 +21,7 @@ from typing import Any
 from sysbrokers.IB.client.ib_accounting_client import accountSummary, ibAccountingClient, parse_ib_amount
 from sysbrokers.IB.client.ib_contracts_client import ibContractsClient
 from sysbrokers.IB.ib_connection import connectionIB
-from sysbrokers.IB.ib_data_args import data_and_log
+from sysbrokers.IB.ib_data_args import data_and_log, data_object_repr, ibAsyncForms
 from sysdata.config.configdata import Config, get_production_config
 from sysobjects.contracts import futuresContract
 from sysobjects.positions import listOfCurrencyValues, whatIfMargin
@@ -34,8 +34,10 @@ CASH_BALANCE = "TotalCashBalance"  # ledger tag: cash per currency (pysystemtrad
 NET_LIQUIDATION_BY_CURRENCY = "NetLiquidationByCurrency"  # ledger tag
 
 
-class ibCapitalData:  # noqa: N801 - pysystemtrade's public name
+class ibCapitalData(ibAsyncForms):  # noqa: N801 - pysystemtrade's public name
     """Capital, margin and cash at IB, per currency, for one or all managed accounts."""
+
+    __repr__ = data_object_repr  # "<ibXxxData on 127.0.0.1:4001 client 999 connected>"
 
     def __init__(
         self,
@@ -78,7 +80,10 @@ class ibCapitalData:  # noqa: N801 - pysystemtrade's public name
 
     # ------------------------------------------------------------ pysystemtrade API
     def get_account_value_across_currency_across_accounts(self) -> listOfCurrencyValues:
-        """Net liquidation value per (base) currency, summed over every managed account."""
+        """Net liquidation value per (base) currency, summed over every managed account.
+
+        Example: ib_capital_data.get_account_value_across_currency_across_accounts()  # [1000000.00 USD]
+        """
         return self.get_account_value_across_currency(None)
 
     def get_account_value_across_currency(self, account_id: str | None = None) -> listOfCurrencyValues:

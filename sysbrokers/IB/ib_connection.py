@@ -8,6 +8,18 @@ Values not passed come from the configuration (private_config.yaml, then default
 connection connects on construction, fails fast with `IBNotConnected` / `IBClientIdInUse` /
 `IBAccountNotManaged`, renews its client-id lease while alive, and is supervised: it reconnects
 and resubscribes by itself (see `connection_supervisor.py` and docs/connection.md).
+
+Three modes, one rule (docs/async.md): calls from a thread other than the one running the event
+loop that owns the IB socket are handed to that loop (`call_in_loop`, `run_sync`) and waited for,
+bounded.
+
+* script: built with no event loop running (a script, plain IPython). ib_async's loop runs on
+  the calling thread during each blocking call, as in pysystemtrade.
+* notebook: built synchronously while this thread runs an event loop (Jupyter). The connection
+  runs its own loop on an "ib-loop" daemon thread, which keeps the socket serviced between
+  cells (reconnects, streams, order events); blocking calls work unchanged from any thread.
+* async: `conn = await connectionIB.create(...)` inside an asyncio program; the IB loop is the
+  program's loop, and the data objects' `*_async` forms run the blocking calls off that loop.
 """
 
 from __future__ import annotations
@@ -36,6 +48,9 @@ from sysbrokers.IB.ib_errors import (
     error_from,
 )
 from sysbrokers.IB.ib_log_filter import install_handled_error_filter
+from sysbrokers.IB.loop_thread import LoopThread
+from sysbrokers.IB.loop_thread import call_in_loop as _call_in_loop
+from sysbrokers.IB.loop_thread import run_in_loop as _run_in_loop
 from sysbrokers.IB.request_watch import RequestWatch
 from sysbrokers.IB.reset_windows import as_windows, window_at, window_end
 from sysbrokers.IB.stream_guard import market_data_type
@@ -45,6 +60,8 @@ from sysdata.config.schema import ReconnectPolicy, ResetWindow
 DEFAULT_LOG_NAME = "connectionIB"
 DEFAULT_CLIENT_ID_RETRIES = 5  # as pysystemtrade's dataBlob: up to 5 further ids after a refusal
 FAIL_FAST_CODES = (326, 502, 503)  # errors during connect that no amount of waiting will fix
+LOOP_CALL_TIMEOUT = 600.0  # bound on a hand-off to the IB loop thread that brings no bound of its own
+LOOP_MARGIN = 10.0  # added to a call's own time limit when it is handed to the IB loop thread
 
 
 class connectionIB:  # noqa: N801 - pysystemtrade's public name
@@ -84,9 +101,13 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
         self._heartbeat_seconds = float(heartbeat_seconds or config.client_id_heartbeat_seconds)
         self._closed = False
         self._clock_offset: float | None = None
+        self._current_time_request: tuple[asyncio.Future, float] | None = None
         self._heartbeat: Any = None
         self._heartbeat_lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop that owns the IB socket
+        self._loop_thread: LoopThread | None = None  # notebook mode: that loop's own thread
+        self._async_mode = False
+        self.loop_call_timeout = LOOP_CALL_TIMEOUT
         # Inside a reset window a request waits for the window to end; True: raise IBResetWindow.
         self.reset_window_fail_fast = False
         if not self._requested_account:
@@ -119,16 +140,35 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
             auto_reconnect=auto_reconnect,
         )
         self.supervisor.lines_factory = self._market_data_lines
+        # The supervisor's synchronous entry points hand their IB work to the loop through us.
+        self.supervisor.call_in_loop = self.call_in_loop
+        self.supervisor.run_sync = self.run_sync
+        self.supervisor.sleep = self.sleep
         self._lines_store: Any = None
         if auto_connect:
-            self._run_sync(self.connect_async())
+            if _loop_is_running():
+                self._connect_on_loop_thread()  # notebook mode
+            else:
+                self._run_sync(self.connect_async())  # script mode
 
     @classmethod
     async def create(cls, *args: Any, **kwargs: Any) -> connectionIB:
         """Build and connect inside a running event loop: `conn = await connectionIB.create(...)`."""
         conn = cls(*args, auto_connect=False, **kwargs)
+        conn._async_mode = True
         await conn.connect_async()
         return conn
+
+    def _connect_on_loop_thread(self) -> None:
+        """Notebook mode: an event loop of our own on the "ib-loop" thread owns the socket."""
+        self._loop_thread = LoopThread("ib-loop")
+        # Every client id the store may offer gets its connect timeout, plus the start-up requests.
+        bound = self.connect_timeout * (self.max_client_id_retries + 2) + LOOP_MARGIN
+        try:
+            self._loop_thread.run(self.connect_async(), bound, f"connecting to {self._ipaddress}:{self._port}")
+        except BaseException:
+            self._stop_loop_thread()
+            raise
 
     async def connect_async(self) -> None:
         """First connect (called by the constructor); on failure the client id is released."""
@@ -168,20 +208,35 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
         return self._client_id
 
     def close_connection(self) -> None:
-        """Disconnect, stop supervising and heartbeating, release the client id. Idempotent."""
+        """Disconnect, stop supervising and heartbeating, release the client id. Idempotent.
+
+        In notebook mode the "ib-loop" thread is stopped too (its tasks cancelled, its loop closed)."""
         if self._closed:
             return
         self._closed = True
         self._stop_heartbeat()
+        try:
+            self.call_in_loop(self._close_on_loop, timeout=LOOP_MARGIN)
+        except Exception as exc:  # the loop thread is gone or stuck: still release what we hold
+            self._log.warning("Closing the IB connection on its event loop failed: %s", exc)
+        if self._loop_thread is not None:
+            self._stop_loop_thread()
+        else:
+            self._settle_loop()
+        self._release_client_id()
+        self._close_own_store()
+
+    def _close_on_loop(self) -> None:
         self.supervisor.close()
         self.request_watch.close()
         try:
             self._ib.disconnect()
         except Exception as exc:  # the socket may already be gone
             self._log.warning("Trying to disconnect IB client failed: %s", exc)
-        self._settle_loop()
-        self._release_client_id()
-        self._close_own_store()
+
+    def _stop_loop_thread(self) -> None:
+        if self._loop_thread is not None:
+            self._loop_thread.stop()
 
     def __repr__(self) -> str:
         return "IB broker connection" + str(
@@ -217,6 +272,9 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
         """
         if self._closed:
             raise IBNotConnected(message=f"{self!r} has been closed")
+        if self.off_loop_thread():
+            self.run_sync(self.ensure_connected_async(timeout), timeout=self._ensure_bound(timeout))
+            return
         if _loop_is_running() and not _nested_loop_allowed():
             if self._ib.isConnected():
                 return
@@ -226,7 +284,12 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
     async def ensure_connected_async(self, timeout: float | None = None) -> None:
         """As `ensure_connected`. With no `timeout`, inside one of IB's reset windows it waits for
         the gateway until the window ends (plus `ib_connect_timeout`), or raises `IBResetWindow`
-        at once if `conn.reset_window_fail_fast` is set; elsewhere it waits `ib_connect_timeout`."""
+        at once if `conn.reset_window_fail_fast` is set; elsewhere it waits `ib_connect_timeout`.
+
+        Awaited on another loop than the IB loop (a notebook cell), it runs on the IB loop."""
+        if self._foreign_loop():
+            await self._await_on_ib_loop(self.ensure_connected_async(timeout))
+            return
         supervisor = self.supervisor
         if timeout is not None:
             await supervisor.ensure_connected_async(timeout)
@@ -248,11 +311,26 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
             return
         await supervisor.ensure_connected_async((end - now).total_seconds() + self.connect_timeout)
 
+    def _ensure_bound(self, timeout: float | None) -> float:
+        """How long `ensure_connected_async(timeout)` may take, plus a margin (for a hand-off)."""
+        if timeout is not None:
+            return float(timeout) + LOOP_MARGIN
+        supervisor = self.supervisor
+        now = supervisor.clock()
+        window = window_at(now, supervisor.reset_windows) if supervisor.reset_windows else None
+        end = window_end(now, window) if window is not None else None
+        waited = (end - now).total_seconds() if end is not None else 0.0
+        return waited + self.connect_timeout + LOOP_MARGIN
+
     def sleep(self, seconds: float) -> None:
         """Run the event loop for `seconds` (streams update, reconnects proceed).
 
-        Unlike `ib.sleep`, a socket loss during the wait does not raise.
+        Unlike `ib.sleep`, a socket loss during the wait does not raise. Off the IB loop's thread
+        (notebook mode, worker threads) it only waits: that loop runs by itself meanwhile.
         """
+        if self.off_loop_thread():
+            time.sleep(max(0.0, seconds))
+            return
         self._run_sync(asyncio.sleep(seconds))
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float, step: float = 0.02) -> bool:
@@ -296,17 +374,35 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
             self.run_sync(self._measure_clock_offset())
         return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self._clock_offset)
 
+    def estimated_now(self) -> dt.datetime:
+        """`now()` without asking IB: the offset measured so far (none yet: this machine's clock)."""
+        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self._clock_offset or 0.0)
+
     async def now_async(self) -> dt.datetime:
-        """`now()` for code running inside the event loop."""
+        """`now()` for code running inside the event loop (any loop: see `ensure_connected_async`)."""
         if self._clock_offset is None:
-            await self._measure_clock_offset()
+            if self._foreign_loop():
+                await self._await_on_ib_loop(self._measure_clock_offset())
+            else:
+                await self._measure_clock_offset()
         return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self._clock_offset)
+
+    def gateway_time_async(self) -> asyncio.Future:
+        """IB's `reqCurrentTime` (whole seconds, UTC), on the IB loop. Callers asking at the same
+        time share one request: ib_async keeps a single 'currentTime' slot, so a second request
+        in flight would leave the first unanswered."""
+        pending, asked = self._current_time_request or (None, 0.0)
+        # A request older than a few seconds was lost (say, in a reconnect): ask again.
+        if pending is None or pending.done() or time.monotonic() - asked > 5.0:
+            pending = asyncio.ensure_future(self._ib.reqCurrentTimeAsync())
+            self._current_time_request = (pending, time.monotonic())
+        return asyncio.shield(pending)
 
     async def _measure_clock_offset(self) -> None:
         local_before = time.time()
         limit = float(self.config.ib_request_timeout)
         try:  # a silent gateway must not hang `now()` for ever
-            gateway = await asyncio.wait_for(self._ib.reqCurrentTimeAsync(), limit)
+            gateway = await asyncio.wait_for(self.gateway_time_async(), limit)
         except TimeoutError:
             raise IBRequestTimeout(message=f"current time: no answer from IB within {limit:g}s") from None
         local_after = time.time()
@@ -523,8 +619,73 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
         )
 
     # ---------------------------------------------------------------- loop
-    def run_sync(self, coro):
-        """Run a coroutine to completion on ib_async's loop, from synchronous code."""
+    @property
+    def mode(self) -> str:
+        """The mode: "script", "notebook" (own "ib-loop" thread) or "async" (`connectionIB.create`)."""
+        if self._loop_thread is not None:
+            return "notebook"
+        return "async" if self._async_mode else "script"
+
+    @property
+    def ib_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop that owns the IB socket (None before the first connect)."""
+        return self._loop
+
+    def off_loop_thread(self) -> bool:
+        """True when the IB loop is running on another thread than this one: IB work must then be
+        handed to it (`call_in_loop`, `run_sync`). False in script mode and on the loop's thread."""
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            if self._loop_thread is not None and not self._loop_thread.in_thread():
+                return True  # notebook mode with a stopped loop: the hand-off reports it
+            return False
+        return asyncio._get_running_loop() is not loop
+
+    def call_in_loop(self, fn: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
+        """`fn(*args)` on the IB loop's thread: a direct call there and in script mode; from any
+        other thread it is handed to the loop and waited for, up to `timeout` s (default
+        `loop_call_timeout`; `IBRequestTimeout` after it, `IBNotConnected` if the loop stopped)."""
+        if not self.off_loop_thread():
+            return fn(*args)
+        limit = self.loop_call_timeout if timeout is None else timeout
+        return _call_in_loop(self._ib_loop_or_fail(), fn, *args, timeout=limit, what=_name_of(fn))
+
+    def _foreign_loop(self) -> bool:
+        """Running on a loop other than the (running) IB loop, e.g. Jupyter's in notebook mode."""
+        loop = self._loop
+        return loop is not None and loop.is_running() and asyncio._get_running_loop() is not loop
+
+    async def _await_on_ib_loop(self, coro):
+        """Await `coro` run as a task on the IB loop (from another running loop)."""
+        try:
+            loop = self._ib_loop_or_fail()
+        except IBNotConnected:
+            coro.close()
+            raise
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+
+    def _ib_loop_or_fail(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop
+        if loop is None or loop.is_closed() or not loop.is_running():
+            raise IBNotConnected(message=f"{self!r}: its event loop is not running (connection closed?)")
+        return loop
+
+    def run_sync(self, coro, timeout: float | None = None):
+        """Run a coroutine to completion on ib_async's loop, from synchronous code.
+
+        Script mode: the loop runs on this thread until the coroutine is done. From another
+        thread than the running IB loop's (notebook mode, worker threads of an asyncio program)
+        the coroutine is handed to that loop and waited for, up to `timeout` s (default
+        `loop_call_timeout`)."""
+        if self.off_loop_thread():
+            limit = self.loop_call_timeout if timeout is None else timeout
+            try:
+                loop = self._ib_loop_or_fail()
+            except IBNotConnected:
+                if asyncio.iscoroutine(coro):
+                    coro.close()
+                raise
+            return _run_in_loop(loop, coro, limit, _name_of(coro))
         try:
             loop = self.sync_loop()
         except RuntimeError:
@@ -538,8 +699,9 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
         loop = util.getLoop()
         if loop.is_running() and not _nested_loop_allowed():
             raise RuntimeError(
-                "connectionIB called synchronously inside a running event loop: "
-                "use `await connectionIB.create(...)` and the *_async methods"
+                "connectionIB called synchronously on the thread of its running event loop: "
+                "await the data objects' `*_async` forms (`name_async` for each method `name`) "
+                "or the connection's `*_async` methods instead (docs/async.md)"
             )
         return loop
 
@@ -558,6 +720,11 @@ class connectionIB:  # noqa: N801 - pysystemtrade's public name
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _name_of(work: Any) -> str:
+    name = getattr(work, "__qualname__", None) or getattr(work, "__name__", None) or repr(work)
+    return f"IB call {name}"
 
 
 def _loop_is_running() -> bool:

@@ -14,11 +14,13 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from sysbrokers.IB.client.ib_price_client import TickSnapshot, ibPriceClient
+from sysbrokers.IB.contract_resolution import ResolvedSpread, resolve_spread
 from sysbrokers.IB.ib_connection import connectionIB
 from sysbrokers.IB.ib_data_args import ibDataObject
 from sysbrokers.IB.ib_instrument_config import load_futures_config
-from sysbrokers.IB.ib_ticker import ibTickerObject
+from sysbrokers.IB.ib_ticker import ibSpreadTickerObject, ibTickerObject
 from sysbrokers.IB.stream_guard import guarded_bars, guarded_quotes
+from sysbrokers.IB.stream_stats import relays_itself
 from syscore.exceptions import missingContract, missingData
 from sysexecution.tick_data import dataFrameOfRecentTicks, oneTick
 from sysobjects.contracts import futuresContract, listOfFuturesContracts
@@ -40,17 +42,26 @@ class ibFuturesContractPriceData(ibDataObject):  # noqa: N801 - pysystemtrade's 
         self._tickers: dict[str, list[ibTickerObject]] = {}  # live tickers by contract key
 
     def get_instruments_with_price_data(self) -> list[str]:
-        """Instruments configured in ib_config_futures.csv."""
+        """Instruments configured in ib_config_futures.csv.
+
+        Example: ibfuturesdata.get_instruments_with_price_data()  # ['AEX', 'BOBL', ...]
+        """
         return load_futures_config().instrument_codes()
 
     def contract_dates_with_price_data_for_instrument_code(
         self, instrument_code: str, allow_expired: bool = False
     ) -> list[str]:
-        """IB expiries (YYYYMMDD) of the instrument's contracts, nearest first."""
+        """IB expiries (YYYYMMDD) of the instrument's contracts, nearest first.
+
+        Example: ibfuturesdata.contract_dates_with_price_data_for_instrument_code("SP500")  # ['20250321', ...]
+        """
         return self._client.broker_get_futures_contract_list(instrument_code, allow_expired)
 
     def get_prices_for_contract_object(self, contract_object: futuresContract) -> futuresContractPrices:
-        """Daily OPEN, HIGH, LOW, FINAL, VOLUME of a contract (UTC index, session dates)."""
+        """Daily OPEN, HIGH, LOW, FINAL, VOLUME of a contract (UTC index, session dates).
+
+        Example: ibfuturesdata.get_prices_for_contract_object(futuresContract("SP500", "202506"))
+        """
         return self.get_prices_at_frequency_for_contract_object(contract_object, Frequency.Day)
 
     def get_prices_at_frequency_for_contract_object(
@@ -124,6 +135,64 @@ class ibFuturesContractPriceData(ibDataObject):  # noqa: N801 - pysystemtrade's 
         (sysbrokers/IB/stream_guard.py); a silent stream while its market is open is reported stale."""
         return guarded_bars(self._client, contract_object, bar_size, keep_up_to_date)
 
+    # ------------------------------------------- roll-aware and tick-by-tick streams (docs/streaming.md)
+    @relays_itself
+    def stream_front_month_quotes(self, instrument_code: str, **kwargs: Any):
+        """`async for event in data.stream_front_month_quotes("NASDAQ"):` — `QuoteEvent`s of the
+        front month and a `RollEvent` at each roll; never ends by itself (front_month_stream.py)."""
+        from sysbrokers.IB.front_month_stream import stream_front_month_quotes
+
+        return stream_front_month_quotes(self._connection, instrument_code, **kwargs)
+
+    @relays_itself
+    def stream_front_month_bars(self, instrument_code: str, bar_size: str = "5 secs", **kwargs: Any):
+        """Completed bars of the front month (`BarEvent`) and `RollEvent`s."""
+        from sysbrokers.IB.front_month_stream import stream_front_month_bars
+
+        return stream_front_month_bars(self._connection, instrument_code, bar_size, **kwargs)
+
+    @relays_itself
+    def stream_front_month_trades(self, instrument_code: str, tick_type: str = "AllLast", **kwargs: Any):
+        """Tick-by-tick data of the front month (`TradeEvent`, `BidAskEvent`, `MidPointEvent`) and `RollEvent`s."""
+        from sysbrokers.IB.front_month_stream import stream_front_month_trades
+
+        return stream_front_month_trades(self._connection, instrument_code, tick_type, **kwargs)
+
+    @relays_itself
+    def stream_contract_quotes(self, contract_object: futuresContract):
+        """`QuoteEvent`s of one contract (a `futuresContract` or a name such as "ESM5")."""
+        from sysbrokers.IB.front_month_stream import stream_contract_quotes
+
+        return stream_contract_quotes(self._connection, contract_object)
+
+    @relays_itself
+    def stream_contract_bars(self, contract_object: futuresContract, bar_size: str = "5 secs"):
+        """Completed `BarEvent`s of one contract (5-second real-time bars, aggregated for longer sizes)."""
+        from sysbrokers.IB.front_month_stream import stream_contract_bars
+
+        return stream_contract_bars(self._connection, contract_object, bar_size)
+
+    @relays_itself
+    def stream_trades(self, contract_object: futuresContract, tick_type: str = "AllLast"):
+        """Tick-by-tick trades of one contract (`TradeEvent`; AllLast, or Last)."""
+        from sysbrokers.IB.front_month_stream import stream_contract_trades
+
+        return stream_contract_trades(self._connection, contract_object, tick_type)
+
+    @relays_itself
+    def stream_bid_ask(self, contract_object: futuresContract):
+        """Tick-by-tick BidAsk ticks of one contract (`BidAskEvent`)."""
+        from sysbrokers.IB.front_month_stream import stream_contract_ticks
+
+        return stream_contract_ticks(self._connection, contract_object, "BidAsk")
+
+    @relays_itself
+    def stream_midpoint(self, contract_object: futuresContract):
+        """Tick-by-tick MidPoint ticks of one contract (`MidPointEvent`)."""
+        from sysbrokers.IB.front_month_stream import stream_contract_ticks
+
+        return stream_contract_ticks(self._connection, contract_object, "MidPoint")
+
     # ------------------------------------------------------------ pysystemtrade's current API
     @property
     def futures_contract_data(self) -> ibFuturesContractData:
@@ -170,6 +239,9 @@ class ibFuturesContractPriceData(ibDataObject):  # noqa: N801 - pysystemtrade's 
     def get_contracts_with_merged_price_data(self) -> listOfFuturesContracts:
         raise NotImplementedError("Do not use get_contracts_with_merged_price_data with IB: ask per instrument")
 
+    def _quoted(self, futures_contract: futuresContract, trade: Any) -> tuple[Any, float | None]:
+        return _quoted_contract(self._client, futures_contract, trade)
+
     def get_ticker_object_for_order(self, order: Any) -> ibTickerObject:
         """A live ticker for the order's contract, sided by the order's trade (pysystemtrade's
         `contractOrder`, or this layer's `brokerOrder`)."""
@@ -185,15 +257,14 @@ class ibFuturesContractPriceData(ibDataObject):  # noqa: N801 - pysystemtrade's 
         """A live ticker (streaming market data kept by the connection supervisor) whose side is
         the sign of the trade; one subscription per contract, shared by its tickers until
         `cancel_market_data_for_contract`."""
-        qty = _single_leg_qty(trade_list_for_multiple_legs)
-        found = self._client.resolve(futures_contract)
+        found, qty = self._quoted(futures_contract, trade_list_for_multiple_legs)
         key = futures_contract.key
         live = [t for t in self._tickers.get(key, []) if t.active]
         if live:
             handle = live[0].handle
         else:
             handle = self._connection.supervisor.subscribe_market_data(found.contract)
-        ticker = ibTickerObject(handle, self._connection, found.price_magnifier, qty=qty)
+        ticker = _ticker_class(found)(handle, self._connection, found.price_magnifier, qty=qty)
         self._tickers[key] = [*live, ticker]
         return ticker
 
@@ -211,9 +282,9 @@ class ibFuturesContractPriceData(ibDataObject):  # noqa: N801 - pysystemtrade's 
     ) -> dataFrameOfRecentTicks:
         """pysystemtrade's recent ticks: up to `max_ticks` valid quote updates within `max_seconds`,
         as a `dataFrameOfRecentTicks` (bid_price, ask_price, bid_size, ask_size; UTC index)."""
-        found = self._client.resolve(futures_contract)
+        found, _ = self._quoted(futures_contract, None)
         handle = self._connection.supervisor.subscribe_market_data(found.contract)
-        ticker = ibTickerObject(handle, self._connection, found.price_magnifier)
+        ticker = _ticker_class(found)(handle, self._connection, found.price_magnifier)
         times: list[Any] = []
         ticks: list[oneTick] = []
 
@@ -232,6 +303,20 @@ class ibFuturesContractPriceData(ibDataObject):  # noqa: N801 - pysystemtrade's 
         return dataFrameOfRecentTicks.from_ticks(times, ticks)
 
 
+def _quoted_contract(client: Any, contract: futuresContract, trade: Any) -> tuple[Any, float | None]:
+    """The resolved contract to quote (a calendar spread's IB BAG, legs resolved one by one) and
+    the ticker's signed quantity (a spread's: the number of combos, signed like its first leg)."""
+    if not contract.is_spread_contract():
+        return client.resolve(contract), _single_leg_qty(trade)
+    legs = None if trade is None or isinstance(trade, int | float) else list(trade)
+    spread = resolve_spread(contract, legs, client.resolve)
+    return spread, (spread.quantity if legs is not None else None)
+
+
+def _ticker_class(found: Any) -> type[ibTickerObject]:
+    return ibSpreadTickerObject if isinstance(found, ResolvedSpread) else ibTickerObject
+
+
 def _single_leg_qty(trade: Any) -> float | None:
     """The signed quantity of a one-leg trade (an int, or pysystemtrade's one-element tradeQuantity)."""
     if trade is None:
@@ -240,7 +325,9 @@ def _single_leg_qty(trade: Any) -> float | None:
         return trade
     legs = list(trade)
     if len(legs) != 1:
-        raise missingContract(f"calendar spreads ({len(legs)} legs) have no ticker here yet: trade {legs}")
+        raise missingContract(
+            f"a single contract takes one quantity, not {len(legs)}: trade {legs} (a spread contract has a date per leg)"
+        )
     return legs[0]
 
 
@@ -249,7 +336,8 @@ def _contract_and_qty_of_order(order: Any) -> tuple[futuresContract, float | Non
     if contract is None:
         date = order.contract_date
         dates = getattr(date, "list_of_date_str", None) or [getattr(date, "date_str", date)]
-        if len(dates) != 1:
-            raise missingContract(f"calendar spreads ({dates}) have no ticker here yet")
-        contract = futuresContract(order.instrument_code, dates[0])
-    return contract, _single_leg_qty(getattr(order, "trade", None))
+        contract = futuresContract(order.instrument_code, "_".join(dates))
+    trade = getattr(order, "trade", None)
+    if contract.is_spread_contract():
+        return contract, trade  # type: ignore[return-value]  # the per-leg list: resolved with the contract
+    return contract, _single_leg_qty(trade)

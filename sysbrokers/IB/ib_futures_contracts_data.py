@@ -34,8 +34,16 @@ class ibFuturesContractData(ibDataObject):  # noqa: N801 - pysystemtrade's publi
 
         Raises `IBNoSecurityDefinition` (IB lists nothing), `AmbiguousContract` (several matches the
         configuration does not separate) or `UnknownInstrument` (not configured).
+
+        Example: ib_futures_contract_data.get_contract_object_with_IB_data(futuresContract("SP500", "202506"))
         """
         instrument = self._client.instrument_with_ib_data(futures_contract.instrument_code)
+        if futures_contract.is_spread_contract():  # a calendar spread: each leg's real expiry
+            contract = futures_contract.new_contract_with_replaced_instrument_object(instrument)
+            contract.update_expiry_dates_one_at_a_time_with_method(
+                lambda leg: self._client.resolve(leg, allow_expired=allow_expired).expiry_date
+            )
+            return contract
         found = self._client.resolve(futures_contract, allow_expired=allow_expired)
         contract = futures_contract.new_contract_with_replaced_instrument_object(instrument)
         contract.update_expiry_date(found.expiry_date)
@@ -45,11 +53,17 @@ class ibFuturesContractData(ibDataObject):  # noqa: N801 - pysystemtrade's publi
         self, futures_contract: futuresContract, allow_expired: bool = True
     ) -> expiryDate:
         """The contract's last trade date at IB. A fact about the contract, so by default also for
-        one that has expired (IB lists them for about two years)."""
+        one that has expired (IB lists them for about two years).
+
+        Example: ib_futures_contract_data.get_actual_expiry_date_for_single_contract(contract)  # expiryDate(2025, 6, 20)
+        """
         return self._client.broker_get_single_contract_expiry_date(futures_contract, allow_expired)
 
     def get_min_tick_size_for_contract(self, futures_contract: futuresContract) -> float:
-        """Minimum price move in the layer's price units (IB's minTick divided by the magnifier)."""
+        """Minimum price move in the layer's price units (IB's minTick divided by the magnifier).
+
+        Example: ib_futures_contract_data.get_min_tick_size_for_contract(contract)  # 0.25
+        """
         return self._client.ib_get_min_tick_size(futures_contract)
 
     def get_price_magnifier_for_contract(self, futures_contract: futuresContract) -> int:
@@ -57,7 +71,10 @@ class ibFuturesContractData(ibDataObject):  # noqa: N801 - pysystemtrade's publi
 
     def get_trading_hours_for_contract(self, futures_contract: futuresContract) -> listOfTradingHours:
         """Coming trading sessions as UTC (start, end) pairs, narrowed by the trading-hours overrides;
-        a `listOfTradingHours` (`okay_to_trade_now()`, `less_than_N_hours_left()`) on the gateway's clock."""
+        a `listOfTradingHours` (`okay_to_trade_now()`, `less_than_N_hours_left()`) on the gateway's clock.
+
+        Example: ib_futures_contract_data.get_trading_hours_for_contract(contract)  # listOfTradingHours
+        """
         return listOfTradingHours(self._client.ib_get_trading_hours(futures_contract), clock=self._connection.now)
 
     def less_than_N_hours_of_trading_left_for_contract(  # noqa: N802 - pysystemtrade's name

@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from sysbrokers.IB.ib_connection import connectionIB
-from sysbrokers.IB.ib_data_args import data_and_log
+from sysbrokers.IB.ib_data_args import data_and_log, data_object_repr, ibAsyncForms
 from sysbrokers.IB.ib_instrument_config import load_futures_config
 from sysobjects.instruments import futuresInstrumentWithIBConfigData
 
@@ -20,8 +20,10 @@ if TYPE_CHECKING:
     from sysbrokers.IB.ib_instrument_config import FuturesConfig
 
 
-class ibFuturesInstrumentData:  # noqa: N801 - pysystemtrade's public name
+class ibFuturesInstrumentData(ibAsyncForms):  # noqa: N801 - pysystemtrade's public name
     """Instruments from `ib_config_futures.csv` (plus private overrides); needs no IB request."""
+
+    __repr__ = data_object_repr  # "<ibXxxData on 127.0.0.1:4001 client 999 connected>"
 
     def __init__(self, ibconnection: connectionIB | None = None, data: Any = None, log: logging.Logger | None = None):
         self.data, log = data_and_log(data, log)
@@ -33,23 +35,36 @@ class ibFuturesInstrumentData:  # noqa: N801 - pysystemtrade's public name
         return self._connection
 
     def get_list_of_instruments(self) -> list[str]:
+        """Instrument codes configured in ib_config_futures.csv (no IB request).
+
+        Example: ib_futures_instrument_data.get_list_of_instruments()  # ['AEX', 'BOBL', ...]
+        """
         return load_futures_config().instrument_codes()
 
     def get_futures_instrument_object_with_IB_data(  # noqa: N802 - pysystemtrade's name
         self, instrument_code: str
     ) -> futuresInstrumentWithIBConfigData:
-        """The instrument and its IB metadata; raises `UnknownInstrument` for an unknown code."""
+        """The instrument and its IB metadata; raises `UnknownInstrument` for an unknown code.
+
+        Example: ib_futures_instrument_data.get_futures_instrument_object_with_IB_data("SP500")
+        """
         return load_futures_config().get(instrument_code)
 
     def get_brokers_instrument_code(self, instrument_code: str) -> str:
-        """IB's symbol for an instrument code ("EDOLLAR" -> "GE")."""
+        """IB's symbol for an instrument code ("EDOLLAR" -> "GE").
+
+        Example: ib_futures_instrument_data.get_brokers_instrument_code("SP500")  # 'ES'
+        """
         return load_futures_config().get_brokers_instrument_code(instrument_code)
 
     def get_instrument_code_from_broker_code(
         self, broker_code: str, ib_exchange: str = "", ib_multiplier: float | str | None = None, trading_class: str = ""
     ) -> str:
         """The instrument code for an IB symbol ("GE" -> "EDOLLAR"); ambiguous symbols need the
-        exchange, multiplier or trading class (`AmbiguousBrokerInstrument` says so)."""
+        exchange, multiplier or trading class (`AmbiguousBrokerInstrument` says so).
+
+        Example: ib_futures_instrument_data.get_instrument_code_from_broker_code("GE")  # 'EDOLLAR'
+        """
         return load_futures_config().instrument_code_from_broker(
             broker_code, ib_exchange, ib_multiplier, trading_class=trading_class
         )

@@ -4,6 +4,7 @@
     control = stack.put_order_on_stack(broker_order)        # ibOrderWithControls, or missing_order
     if stack.match_db_broker_order_to_order_from_brokers(broker_order) is missing_order: ...
     stack.what_if_order(broker_order).trade.commission      # IB's estimate, nothing placed
+    stack.put_order_on_stack(brokerOrder("SP500", "20250600_20250900", [-1, 1]))  # a roll: ONE BAG order
 
 The same implementation as `ibOrdersData` (sysbrokers/IB/ib_orders_data.py); only pysystemtrade's
 conventions differ: "no such order" and "refused before sending" are the `missing_order`
@@ -82,8 +83,9 @@ class ibExecutionStackData(ibOrdersData):  # noqa: N801 - pysystemtrade's public
         """IB's margin and commission for the order, nothing placed: `.trade` is the `OrderState`
         (`commission`, `commissionCurrency`, `initMarginChange`, ... as IB sends them)."""
         state = self.broker_what_if_order(broker_order)
-        contract = self.ib_client.resolve_for_order(broker_order.futures_contract).contract
-        return tradeWithContract(ibcontractWithLegs(contract), state)
+        _, resolved = self.ib_client._quantity_and_contract(broker_order)
+        legs = [leg.contract for leg in getattr(resolved, "legs", ())]
+        return tradeWithContract(ibcontractWithLegs(resolved.contract, legs), state)
 
     def check_order_can_be_modified_given_control_object_throw_error_if_not(
         self, broker_order_with_controls: ibOrderWithControls

@@ -30,8 +30,8 @@ from sysbrokers.IB.client.ib_orders_client import (
 )
 from sysbrokers.IB.connection_supervisor import ConnectionEvent, EventKind
 from sysbrokers.IB.ib_connection import connectionIB
-from sysbrokers.IB.ib_data_args import data_and_log
-from sysbrokers.IB.ib_errors import IBNotConnected, IBOrderRejected
+from sysbrokers.IB.ib_data_args import data_and_log, data_object_repr, ibAsyncForms
+from sysbrokers.IB.ib_errors import IBNoSecurityDefinition, IBNotConnected, IBOrderRejected
 from sysbrokers.IB.ib_instrument_config import load_futures_config
 from sysbrokers.IB.order_checks import OrderDuplicate
 from sysbrokers.IB.reconciliation import ReconciliationReport, reconcile
@@ -44,8 +44,10 @@ __all__ = ["ibOrdersData", "missingOrder", "orderCannotBeModified"]
 WAIT_CONDITIONS = ("acknowledged", "filled", "done", "commissions")
 
 
-class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
+class ibOrdersData(ibAsyncForms):  # noqa: N801 - pysystemtrade's public name
     """Places, matches, modifies and cancels broker orders at IB; keeps the order store true."""
+
+    __repr__ = data_object_repr  # "<ibXxxData on 127.0.0.1:4001 client 999 connected>"
 
     def __init__(
         self,
@@ -106,7 +108,10 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
 
     # ------------------------------------------------------------------ seed 001 "Orders data"
     def get_list_of_broker_orders(self, account_id: str = "") -> list[brokerOrder]:
-        """IB's futures orders of the day (every client's), with their fills and commissions."""
+        """IB's futures orders of the day (every client's), with their fills and commissions.
+
+        Example: ib_orders_data.get_list_of_broker_orders()  # [<brokerOrder BUY 2 SP500/20250600 MKT, ...>]
+        """
         self._sync()
         trades = self._client.broker_get_orders(account_id)
         fills_by_perm_id: dict[int, list] = {}
@@ -118,13 +123,18 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
             if control is None:
                 continue
             for ib_fill in fills_by_perm_id.get(trade.order.permId, ()):
+                if getattr(ib_fill.contract, "secType", "") == "BAG":
+                    continue  # a combo's own execution repeats its legs' (recorded per leg)
                 # Completed orders come back without their fills; they are facts, so no overfill checks.
                 control.order.fills.add_fill(layer_fill(ib_fill, control.price_magnifier))
             orders.append(control.order)
         return orders
 
     def get_list_of_orders_from_storage(self, since: dt.datetime | None = None) -> list[brokerOrder]:
-        """Orders this layer submitted (stored) in the last 24 hours, or since `since`."""
+        """Orders this layer submitted (stored) in the last 24 hours, or since `since`.
+
+        Example: ib_orders_data.get_list_of_orders_from_storage()  # [<brokerOrder ...>, ...]
+        """
         self._sync()
         since = since or self._connection.now() - dt.timedelta(days=1)
         return self._store.list_orders(since=since)
@@ -135,6 +145,8 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
         Raises `IBReadOnlyError`, an `OrderRefused` subclass (`OrderDuplicate`, `OrderInvalidQuantity`,
         `OrderUnknownContract`, `OrderOffTick`, `OrderMarketClosed`) — nothing sent in each case —
         or `IBNotConnected`. A rejection by IB arrives later: see `wait_for_order`.
+
+        Example: ib_orders_data.put_order_on_stack(brokerOrder("SP500", "202506", 2, account="DU123456"))
         """
         self._connection.check_can_trade()
         self._sync()
@@ -147,6 +159,7 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
         broker_order.ib_order_id = prepared.ib_order.orderId
         broker_order.client_id = prepared.ib_order.clientId
         broker_order.con_id = prepared.contract.conId
+        broker_order.leg_con_ids = list(getattr(prepared.resolved, "leg_con_ids", ()))  # a spread's legs
         broker_order.account = prepared.ib_order.account
         broker_order.mark_submitted(now)
         try:
@@ -169,14 +182,20 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
         return control
 
     def match_db_broker_order_to_order_from_brokers(self, broker_order: brokerOrder) -> brokerOrder | None:
-        """The order as IB reports it now (status, ids, fills); None if IB does not know it."""
+        """The order as IB reports it now (status, ids, fills); None if IB does not know it.
+
+        Example: ib_orders_data.match_db_broker_order_to_order_from_brokers(broker_order).status
+        """
         control = self._match_control(broker_order)
         return None if control is None else control.order
 
     def match_db_broker_order_to_control_order_from_brokers(
         self, broker_order: brokerOrder
     ) -> ibOrderWithControls | None:
-        """The live control object of a stored order: by order reference, then perm id, then temp id."""
+        """The live control object of a stored order: by order reference, then perm id, then temp id.
+
+        Example: ib_orders_data.match_db_broker_order_to_control_order_from_brokers(broker_order)
+        """
         return self._match_control(broker_order)
 
     def _match_control(self, broker_order: brokerOrder) -> ibOrderWithControls | None:
@@ -191,7 +210,10 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
         return self._adopt(trade, broker_order)
 
     def cancel_order_on_stack(self, broker_order: brokerOrder) -> ibOrderWithControls | None:
-        """Send a cancellation for `broker_order`; None (nothing sent) if IB does not know it."""
+        """Send a cancellation for `broker_order`; None (nothing sent) if IB does not know it.
+
+        Example: ib_orders_data.cancel_order_on_stack(broker_order)
+        """
         self._connection.check_can_trade()
         control = self._match_control(broker_order)
         if control is None:
@@ -210,19 +232,29 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
         self._client.cancel_order(broker_order_with_controls)
 
     def check_order_is_cancelled(self, broker_order: brokerOrder) -> bool:
-        """True once IB reports the order cancelled (or rejected); `missingOrder` if IB does not know it."""
+        """True once IB reports the order cancelled (or rejected); `missingOrder` if IB does not know it.
+
+        Example: ib_orders_data.check_order_is_cancelled(broker_order)  # True once IB confirms
+        """
         control = self._match_control(broker_order)
         if control is None:
             raise missingOrder(f"no order at IB matches {broker_order.order_reference!r}")
         return self.check_order_is_cancelled_given_control_object(control)
 
     def check_order_is_cancelled_given_control_object(self, broker_order_with_controls: ibOrderWithControls) -> bool:
+        """True once IB reports the control object's order cancelled (or rejected).
+
+        Example: ib_orders_data.check_order_is_cancelled_given_control_object(control)  # False while working
+        """
         self._refresh(broker_order_with_controls)
         return broker_order_with_controls.order.status in (orderStatus.CANCELLED, orderStatus.REJECTED)
 
     def check_order_can_be_modified_given_control_object(self, broker_order_with_controls: ibOrderWithControls) -> bool:
         """A working limit order can be modified: IB reports it `PreSubmitted` (accepted, held until
-        the exchange takes it) or `Submitted` (working at the exchange)."""
+        the exchange takes it) or `Submitted` (working at the exchange).
+
+        Example: ib_orders_data.check_order_can_be_modified_given_control_object(control)  # True
+        """
         self._refresh(broker_order_with_controls)
         control = broker_order_with_controls
         return control.order.order_type == brokerOrderType.LIMIT and control.ib_status in ("PreSubmitted", "Submitted")
@@ -233,6 +265,8 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
         """Move a working limit order to `new_limit_price` (default: the order's own `limit_price`).
 
         Raises `IBReadOnlyError`, `orderCannotBeModified`, or `OrderOffTick` (nothing sent).
+
+        Example: ib_orders_data.modify_limit_price_given_control_object(control, new_limit_price=5800.25)
         """
         self._connection.check_can_trade()
         control = broker_order_with_controls
@@ -271,7 +305,7 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
         def finished() -> bool:
             return condition() or order.status == orderStatus.REJECTED
 
-        reached = self._connection.run_sync(self._wait_async(finished, timeout))
+        reached = self._connection.run_sync(self._wait_async(finished, timeout), timeout=timeout + 10)
         if order.status == orderStatus.REJECTED and until != "done":
             raise rejection_of(control.trade) or IBOrderRejected(
                 message=f"order {order.order_reference!r} was rejected by IB"
@@ -399,20 +433,28 @@ class ibOrdersData:  # noqa: N801 - pysystemtrade's public name
         return control
 
     def _control_from_trade(self, trade: Trade) -> ibOrderWithControls | None:
-        instrument_code = self._client.instrument_code_for_contract(trade.contract)
+        legs = []
+        if trade.contract.secType == "BAG":  # a calendar spread: its instrument is its legs'
+            try:
+                legs = self._client.leg_contracts_of(trade.contract)
+            except IBNoSecurityDefinition as exc:
+                self._log.warning("combo order %s: a leg is unknown to IB, left out: %s", trade.order.permId, exc)
+                return None
+        instrument_code = self._client.instrument_code_for_contract(legs[0] if legs else trade.contract)
         if instrument_code is None:
             self._log.debug("not a configured futures order, left out: %s", trade.contract)
             return None
         known = self._controls.get(trade.order.orderRef)
         try:
-            magnifier = known.price_magnifier if known else self._magnifier_for_trade(instrument_code, trade)
-            return ibOrderWithControls.from_trade(trade, instrument_code, magnifier)
+            first = legs[0] if legs else trade.contract
+            magnifier = known.price_magnifier if known else self._magnifier_for_trade(instrument_code, first)
+            return ibOrderWithControls.from_trade(trade, instrument_code, magnifier, leg_contracts=legs)
         except InvalidOrder as exc:
             self._log.warning("IB order %s could not be read: %s", trade.order.permId, exc)
             return None
 
-    def _magnifier_for_trade(self, instrument_code: str, trade: Trade) -> float:
-        month = str(trade.contract.lastTradeDateOrContractMonth)[:8]
+    def _magnifier_for_trade(self, instrument_code: str, contract: Any) -> float:
+        month = str(contract.lastTradeDateOrContractMonth)[:8]
         key = (instrument_code, month)
         if key not in self._magnifiers:
             self._magnifiers[key] = self._client.price_magnifier_for(instrument_code, month)
@@ -502,7 +544,7 @@ def _fill_state(order: brokerOrder) -> dict[str, tuple]:
     return {f.exec_id: (f.commission, f.commission_currency) for f in order.fills}
 
 
-_SET_ON_SUBMISSION = ("ib_order_id", "client_id", "con_id", "account", "submit_datetime", "status")
+_SET_ON_SUBMISSION = ("ib_order_id", "client_id", "con_id", "leg_con_ids", "account", "submit_datetime", "status")
 
 
 def _ids_and_state(order: brokerOrder) -> dict:

@@ -19,7 +19,7 @@ from ib_async import Position
 
 from sysbrokers.IB.client.ib_positions_client import ibPositionsClient
 from sysbrokers.IB.ib_connection import connectionIB
-from sysbrokers.IB.ib_data_args import data_and_log
+from sysbrokers.IB.ib_data_args import data_and_log, data_object_repr, ibAsyncForms
 from sysbrokers.IB.ib_errors import IBNoSecurityDefinition
 from sysbrokers.IB.ib_instrument_config import FuturesConfig, load_futures_config
 from sysobjects.contract_dates import expiryDate
@@ -40,8 +40,10 @@ class brokerPositions:  # noqa: N801 - pysystemtrade style name
     unknown: list[unknownBrokerPosition] = field(default_factory=list)
 
 
-class ibContractPositionData:  # noqa: N801 - pysystemtrade's public name
+class ibContractPositionData(ibAsyncForms):  # noqa: N801 - pysystemtrade's public name
     """Current futures positions at IB (the broker only knows the present: no history)."""
+
+    __repr__ = data_object_repr  # "<ibXxxData on 127.0.0.1:4001 client 999 connected>"
 
     def __init__(
         self,
@@ -94,6 +96,8 @@ class ibContractPositionData:  # noqa: N801 - pysystemtrade's public name
 
         Positions in instruments the configuration does not know are left out with a warning;
         `get_positions_with_unknowns` returns them too.
+
+        Example: ib_contract_position_data.get_all_current_positions_as_list_with_contract_objects()  # [SP500/20250600:2]
         """
         found = self.get_positions_with_unknowns(account_id)
         for item in found.unknown:

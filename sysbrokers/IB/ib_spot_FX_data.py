@@ -21,8 +21,15 @@ class ibFxPricesData(ibDataObject):  # noqa: N801 - pysystemtrade's public name
     _client: ibFxClient
 
     def get_list_of_fxcodes(self) -> list[str]:
+        """FX codes configured in ib_config_spot_FX.csv.
+
+        Example: ibfxpricedata.get_list_of_fxcodes()  # ['AUDUSD', 'CADUSD', ...]
+        """
         return get_list_of_fxcodes()
 
     def get_fx_prices(self, fx_code: str) -> fxPrices:
-        """Daily rates of `fx_code` (e.g. "GBPUSD"); raises `UnknownFxCode` for a code not configured."""
+        """Daily rates of `fx_code` (e.g. "GBPUSD"); raises `UnknownFxCode` for a code not configured.
+
+        Example: ibfxpricedata.get_fx_prices("GBPUSD")  # fxPrices, UTC index
+        """
         return self._client.broker_get_daily_fx_data(fx_code)

@@ -16,13 +16,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from sysbrokers.IB.ib_data_args import ibAsyncForms
 from sysbrokers.IB.subscriptions import SubscriptionHandle
 from sysexecution.tick_data import tickerObject
 
 __all__ = ["ibTickerObject"]
 
 
-class ibTickerObject(tickerObject):  # noqa: N801 - pysystemtrade's public name
+class ibTickerObject(tickerObject, ibAsyncForms):  # noqa: N801 - pysystemtrade's public name
     """A `tickerObject` on one supervised market-data subscription."""
 
     def __init__(
@@ -87,6 +88,14 @@ class ibTickerObject(tickerObject):  # noqa: N801 - pysystemtrade's public name
         contract = self._handle.contract
         label = getattr(contract, "localSymbol", "") or getattr(contract, "symbol", "?")
         return f"ibTickerObject({label}, bid={self.bid()}, ask={self.ask()}, qty={self.qty})"
+
+
+class ibSpreadTickerObject(ibTickerObject):  # noqa: N801 - named like pysystemtrade's classes
+    """A ticker on a calendar spread (an IB BAG): combo prices can be zero or negative."""
+
+    def _price(self, value: Any) -> float:
+        number = _number(value)
+        return number / self._magnifier if math.isfinite(number) else math.nan
 
 
 def _number(value: Any) -> float:

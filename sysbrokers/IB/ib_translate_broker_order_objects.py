@@ -4,7 +4,8 @@
     twc.trade.commission, twc.ib_contract.localSymbol
 
 A `tradeWithContract` pairs an ib_async Trade (or a what-if `OrderState`) with the contract it
-is for. Contracts here are single futures or FX pairs: `legs` stays empty (no BAG spreads yet).
+is for. For a calendar spread the contract is IB's BAG and `legs` holds the legs' contracts;
+single futures and FX pairs have no legs.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ __all__ = ["ibcontractWithLegs", "tradeWithContract"]
 
 @dataclass
 class ibcontractWithLegs:  # noqa: N801 - pysystemtrade's public name
-    """An IB contract and, for a spread, its legs (none here: single contracts only)."""
+    """An IB contract and, for a calendar spread (a BAG), its legs' contracts."""
 
     ibcontract: Contract
     legs: list = field(default_factory=list)

@@ -81,10 +81,16 @@ class StreamWatch:
         """Start checking on ib_async's event loop (runs whenever the loop runs)."""
         if self._task is not None and not self._task.done():
             return
+        _on_ib_loop(self.conn, self._start_on_loop)  # notebook mode: the loop runs on its own thread
+
+    def _start_on_loop(self) -> None:
         loop = self.conn._loop or asyncio.get_event_loop()
         self._task = loop.create_task(self._run(), name="ib-stream-watch")
 
     def stop(self) -> None:
+        _on_ib_loop(self.conn, self._stop_on_loop)
+
+    def _stop_on_loop(self) -> None:
         for task in [self._task, *self._background]:
             if task is not None and not task.done():
                 task.cancel()
@@ -234,3 +240,12 @@ def stale_labels(handles: Iterable[SubscriptionHandle]) -> list[str]:
         contract = handle.contract
         out.append(f"{handle.kind.value}:{getattr(contract, 'localSymbol', '') or getattr(contract, 'symbol', '?')}")
     return out
+
+
+def _on_ib_loop(conn: Any, fn) -> None:
+    """`fn()` on the thread of the loop that owns the IB socket (directly when already there)."""
+    call = getattr(conn, "call_in_loop", None)
+    if call is None or getattr(conn, "_closed", False):
+        fn()
+    else:
+        call(fn)

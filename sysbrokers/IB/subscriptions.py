@@ -29,11 +29,17 @@ class SubscriptionKind(enum.Enum):
     REALTIME_BARS = "realtime_bars"  # reqRealTimeBars
     ACCOUNT_UPDATES = "account_updates"  # reqAccountUpdates
     PNL = "pnl"  # reqPnL
+    TICK_BY_TICK = "tick_by_tick"  # reqTickByTickData (params: tick_type Last/AllLast/BidAsk/MidPoint)
 
     @property
     def lost_on_1101(self) -> bool:
         """1101 ends market-data streams; account and PnL updates survive it."""
-        return self in (SubscriptionKind.MARKET_DATA, SubscriptionKind.BARS, SubscriptionKind.REALTIME_BARS)
+        return self in (
+            SubscriptionKind.MARKET_DATA,
+            SubscriptionKind.BARS,
+            SubscriptionKind.REALTIME_BARS,
+            SubscriptionKind.TICK_BY_TICK,
+        )
 
 
 _ids = itertools.count(1)
@@ -168,6 +174,8 @@ def cancel_at_gateway(ib: IB, handle: SubscriptionHandle) -> None:
         ib.cancelPnL(handle.params["account"], handle.params.get("model_code", ""))
     elif kind is SubscriptionKind.ACCOUNT_UPDATES:
         ib.client.reqAccountUpdates(False, handle.params["account"])
+    elif kind is SubscriptionKind.TICK_BY_TICK:
+        ib.cancelTickByTickData(handle.contract, handle.params["tick_type"])
 
 
 def forget_stale(ib: IB, handle: SubscriptionHandle) -> None:
@@ -182,6 +190,8 @@ def forget_stale(ib: IB, handle: SubscriptionHandle) -> None:
         ib.wrapper.endSubscription(data)
     elif handle.kind is SubscriptionKind.MARKET_DATA:
         ib.wrapper.endTicker(data, "mktData")
+    elif handle.kind is SubscriptionKind.TICK_BY_TICK:
+        ib.wrapper.endTicker(data, handle.params["tick_type"])
 
 
 def _issue_market_data(ib: IB, handle: SubscriptionHandle) -> None:
@@ -228,8 +238,31 @@ async def _issue_account_updates(ib: IB, handle: SubscriptionHandle) -> None:
     handle._attach(None, ib.accountValueEvent, None, accept=lambda v: v.account == account)
 
 
+def _issue_tick_by_tick(ib: IB, handle: SubscriptionHandle) -> None:
+    """reqTickByTickData; the handle forwards only updates that carry ticks of its own type
+    (ib_async keeps one Ticker per contract for market data and every tick-by-tick type)."""
+    tick_type = handle.params["tick_type"]
+    ticker = ib.reqTickByTickData(handle.contract, tick_type, 0, bool(handle.params.get("ignore_size", False)))
+    req_id = ib.wrapper.ticker2ReqId[tick_type].get(ticker)
+    wanted = _TICK_BY_TICK_CLASSES[tick_type]
+    handle._attach(ticker, ticker.updateEvent, req_id, accept=lambda t: any(wanted(x) for x in t.tickByTicks))
+
+
+def _tick_class_test(tick_type: str) -> Callable[[Any], bool]:
+    from ib_async import TickByTickAllLast, TickByTickBidAsk, TickByTickMidPoint
+
+    if tick_type in ("Last", "AllLast"):
+        number = 1 if tick_type == "Last" else 2
+        return lambda tick: isinstance(tick, TickByTickAllLast) and tick.tickType == number
+    cls = TickByTickBidAsk if tick_type == "BidAsk" else TickByTickMidPoint
+    return lambda tick: isinstance(tick, cls)
+
+
+_TICK_BY_TICK_CLASSES = {name: _tick_class_test(name) for name in ("Last", "AllLast", "BidAsk", "MidPoint")}
+
 _SYNC_ISSUERS = {
     SubscriptionKind.MARKET_DATA: _issue_market_data,
+    SubscriptionKind.TICK_BY_TICK: _issue_tick_by_tick,
     SubscriptionKind.REALTIME_BARS: _issue_realtime_bars,
     SubscriptionKind.PNL: _issue_pnl,
 }

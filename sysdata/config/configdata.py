@@ -1,9 +1,25 @@
-"""Configuration: `defaults.yaml` < `private/private_config.yaml` < explicit overrides.
+"""Configuration: `defaults.yaml` < `private/private_config.yaml` < `IBFUTURES_*` environment
+variables < explicit overrides.
+
+    from sysdata.config.configdata import load_config
+
+    config = load_config()                                   # reads os.environ
+    config = load_config(environ={"IBFUTURES_IB_PORT": "4002"})
+    config.ib_port, config.sources["ib_port"]                # 4002, 'environment variable IBFUTURES_IB_PORT'
 
 The private folder is `<project root>/private` unless the environment variable
 `PYSYS_PRIVATE_CONFIG_DIR` names another one, either as a path or, as in pysystemtrade, as an
 importable package in dotted form (`mypackage.private_config_dir`). Every layer is checked key by
-key, so a mistake is reported as a `ConfigError` that names the file, the key and the line.
+key, so a mistake is reported as a `ConfigError` that names the file, the key and the line (or,
+for the environment layer, the variable).
+
+Environment layer: `IBFUTURES_` + the key in upper case sets that key (`IBFUTURES_IB_PORT=4002`
+sets `ib_port`). The value is read as a YAML value, so `4002`, `true`, `null`, `[a, b]` and
+`{max_attempts: 5}` mean what they mean in the YAML file, and it goes through the same checker.
+Where the checker wants a string and the YAML reading is not one (an account `123456`, a token
+`#x1`), the text as written is used. An empty variable counts as unset. An `IBFUTURES_` variable
+that names no key is an error, except the few that configure something else
+(`RESERVED_ENV_VARS`).
 """
 
 from __future__ import annotations
@@ -29,6 +45,9 @@ __all__ = [
     "ConfigError",
     "ReconnectPolicy",
     "ResetWindow",
+    "ENV_PREFIX",
+    "RESERVED_ENV_VARS",
+    "env_variable_for",
     "get_production_config",
     "load_config",
     "resolve_private_dir",
@@ -39,10 +58,30 @@ PRIVATE_CONFIG_FILENAME = "private_config.yaml"
 PRIVATE_DIR_ENV = "PYSYS_PRIVATE_CONFIG_DIR"
 DEFAULT_PRIVATE_DIR = Path(__file__).resolve().parents[2] / "private"
 OVERRIDES_SOURCE = "<overrides>"
+ENV_PREFIX = "IBFUTURES_"
+ENV_SOURCE = "environment variable"
+# IBFUTURES_* variables that are not configuration keys (read by their own modules).
+RESERVED_ENV_VARS = frozenset(
+    {
+        "IBFUTURES_LEASE_HOST",  # sysdata.production.broker_client_id: host name recorded in leases
+    }
+)
+_YAML_NULLS = frozenset({"null", "Null", "NULL", "~"})
 _DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 
 EMBEDDED_PACING_SCALE = 0.01
+LOOPBACK_HOSTS = ("localhost",)  # with any 127.x.x.x or ::1 address: the market-data service needs no token
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for localhost and loopback addresses (where a service needs no token)."""
+    import ipaddress
+
+    try:
+        return host in LOOPBACK_HOSTS or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -79,9 +118,15 @@ class Config:
     stream_stale_seconds: float
     ib_market_data_type: str
     stream_first_data_seconds: float
+    market_data_service_host: str
+    market_data_service_port: int
+    market_data_service_token: str | None
+    market_data_service_queue: int
+    market_data_service_slow_reader_policy: str
+    market_data_service_max_history_days: float
     # pysystemtrade keys accepted unchanged (see schema.PYSYSTEMTRADE_PASSTHROUGH_KEYS)
     extra: Mapping[str, Any] = field(default_factory=dict)
-    # key -> file (or "<overrides>") its value came from
+    # key -> file, "environment variable IBFUTURES_<KEY>" or "<overrides>": where its value came from
     sources: Mapping[str, str] = field(default_factory=dict, repr=False)
     private_config_file: Path | None = None
 
@@ -129,19 +174,44 @@ class _Layer:
     def error(self, problem: str, key: str | None) -> ConfigError:
         return ConfigError(problem, source=self.source, key=key, line=self.lines.get(key or ""))
 
+    def source_of(self, key: str) -> str:
+        return self.source
+
+
+@dataclass
+class _EnvLayer(_Layer):
+    """The `IBFUTURES_*` variables; errors name the variable that set the key."""
+
+    variables: dict[str, str] = field(default_factory=dict)  # key -> variable name
+
+    def error(self, problem: str, key: str | None) -> ConfigError:
+        top = re.split(r"[.\[]", key or "", maxsplit=1)[0]
+        variable = self.variables.get(top)
+        source = f"{ENV_SOURCE} {variable}" if variable else self.source
+        return ConfigError(problem, source=source, key=key)
+
+    def source_of(self, key: str) -> str:
+        variable = self.variables.get(key)
+        return f"{ENV_SOURCE} {variable}" if variable else self.source
+
 
 def load_config(
     private_dir: str | os.PathLike[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Config:
-    """Load defaults, then the private config (if any), then `overrides`; validate everything."""
+    """Load defaults, the private config (if any), `IBFUTURES_*` variables of `environ` (default
+    `os.environ`), then `overrides`; validate everything."""
     folder = resolve_private_dir(private_dir)
     private_file = folder / PRIVATE_CONFIG_FILENAME if folder is not None else None
-    layers = [_read_yaml_layer(DEFAULTS_FILE)]
+    layers: list[_Layer] = [_read_yaml_layer(DEFAULTS_FILE)]
     if private_file is not None and private_file.is_file():
         layers.append(_read_yaml_layer(private_file))
     else:
         private_file = None
+    env_layer = _read_env_layer(os.environ if environ is None else environ)
+    if env_layer.values:
+        layers.append(env_layer)
     if overrides:
         layers.append(_Layer(OVERRIDES_SOURCE, dict(overrides)))
     return _build(layers, private_file)
@@ -207,6 +277,65 @@ def _read_yaml_layer(path: Path) -> _Layer:
     lines: dict[str, int] = {}
     _collect_lines(root, "", lines, source)
     return _Layer(source, values, lines)
+
+
+def env_variable_for(key: str) -> str:
+    """The environment variable that sets `key`: `ib_port` -> `IBFUTURES_IB_PORT`."""
+    return ENV_PREFIX + key.upper()
+
+
+def _env_keys() -> dict[str, str]:
+    """Variable name -> key, for every key the environment may set."""
+    keys = [*schema.KEY_CHECKERS, *schema.PYSYSTEMTRADE_PASSTHROUGH_KEYS]
+    return {env_variable_for(key): key for key in keys}
+
+
+def _read_env_layer(environ: Mapping[str, str]) -> _EnvLayer:
+    """The `IBFUTURES_*` variables of `environ` as a layer of raw values (checked like the YAML)."""
+    layer = _EnvLayer(ENV_SOURCE, {})
+    known = _env_keys()
+    values: dict[str, Any] = {}
+    for variable in sorted(name for name in environ if name.startswith(ENV_PREFIX)):
+        text = environ[variable]
+        if variable in RESERVED_ENV_VARS or text == "":
+            continue
+        key = known.get(variable)
+        if key is None:
+            hint = difflib.get_close_matches(variable, [*known, *RESERVED_ENV_VARS], n=1, cutoff=0.8)
+            suggestion = f"did you mean {hint[0]}?" if hint else "see docs/configuration.md"
+            problem = f"no configuration key is named by this variable ({ENV_PREFIX} + an upper-case key; {suggestion})"
+            raise ConfigError(problem, source=f"{ENV_SOURCE} {variable}")
+        layer.variables[key] = variable
+        values[key] = _env_value(layer, key, text)
+    layer.values = values
+    return layer
+
+
+def _env_value(layer: _EnvLayer, key: str, text: str) -> Any:
+    """The raw value of one variable: its YAML reading, or the text itself where only that passes."""
+    try:
+        parsed = yaml.safe_load(text)
+        if parsed is None and text.strip() not in _YAML_NULLS:
+            raise yaml.YAMLError("a comment, not a value")  # e.g. '#token': not a null
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        if _accepts(key, text):
+            return text
+        raise layer.error(f"invalid YAML value {text!r}: {problem}", key) from None
+    if key in schema.PYSYSTEMTRADE_PASSTHROUGH_KEYS or _accepts(key, parsed) or not _accepts(key, text):
+        return parsed  # the checker (run again in _check_layer) reports a bad value
+    return text
+
+
+def _accepts(key: str, value: Any) -> bool:
+    checker = schema.KEY_CHECKERS.get(key)
+    if checker is None:
+        return True
+    try:
+        checker(value)
+    except InvalidValue:
+        return False
+    return True
 
 
 def _collect_lines(node: yaml.Node, prefix: str, lines: dict[str, int], source: str) -> None:
@@ -276,6 +405,11 @@ def _build(layers: list[_Layer], private_file: Path | None) -> Config:
         problem = f"client_id_heartbeat_seconds must be shorter than client_id_lease_seconds ({lease})"
         raise origin[key].error(problem, key)
 
+    if merged["market_data_service_token"] is None and not is_loopback_host(merged["market_data_service_host"]):
+        key = "market_data_service_host"
+        problem = "market_data_service_token is required when the market-data service binds beyond loopback"
+        raise origin[key].error(problem, key)
+
     if merged["ib_gateway"] is None:
         merged["ib_gateway"] = "external" if private_file is not None else "ibsim"
     if merged["ib_pacing_scale"] is None:
@@ -288,5 +422,5 @@ def _build(layers: list[_Layer], private_file: Path | None) -> Config:
         merged[key] = merged[key].replace("{data_folder}", data_folder)
     merged["sqlite_path"] = os.path.expanduser(merged["sqlite_path"])
 
-    sources = {key: layer.source for key, layer in origin.items()}
+    sources = {key: layer.source_of(key) for key, layer in origin.items()}
     return Config(**merged, extra=extra, sources=sources, private_config_file=private_file)

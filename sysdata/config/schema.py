@@ -286,6 +286,19 @@ def optional_port(value: Any) -> int | None:
     return value
 
 
+def slow_reader_policy(value: Any) -> str:
+    """The market-data service's answer to a reader whose queue is full (docs/market_data_service.md)."""
+    if value not in ("drop_oldest", "disconnect"):
+        raise InvalidValue("drop_oldest or disconnect", value)
+    return value
+
+
+def optional_string(value: Any) -> str | None:
+    if value is None:
+        return None
+    return non_empty_string(value)
+
+
 def market_data_type(value: Any) -> str:
     if value not in MARKET_DATA_TYPES:
         raise InvalidValue(f"one of {', '.join(MARKET_DATA_TYPES)}", value)
@@ -448,4 +461,11 @@ KEY_CHECKERS: dict[str, Callable[[Any], Any]] = {
     "stream_stale_seconds": positive_number,
     "ib_market_data_type": market_data_type,
     "stream_first_data_seconds": positive_number,
+    # the market-data service (sysproduction/market_data_service.py, docs/market_data_service.md)
+    "market_data_service_host": ip_or_hostname,
+    "market_data_service_port": int_between(0, 65535, "a TCP port (0 = any free port)"),
+    "market_data_service_token": optional_string,
+    "market_data_service_queue": int_between(1, 100_000, "an integer"),
+    "market_data_service_slow_reader_policy": slow_reader_policy,
+    "market_data_service_max_history_days": positive_number,
 }

@@ -24,9 +24,11 @@ from typing import Any
 
 import pandas as pd
 
+from sysbrokers.IB.ib_data_args import ibAsyncForms
 from syscore.constants import arg_not_supplied, supplied
 from syscore.exceptions import missingContract, missingData
 from sysexecution.orders.named_order_objects import missing_order
+from sysexecution.trade_qty import tradeQuantity
 from sysobjects.contracts import futuresContract
 from sysobjects.futures_per_contract_prices import futuresContractPrices
 from sysobjects.positions import currencyValue, listOfContractPositions, listOfCurrencyValues
@@ -81,7 +83,7 @@ def apply_price_cleaning(
     return prices[keep.to_numpy()]
 
 
-class dataBroker:  # noqa: N801 - pysystemtrade's public name
+class dataBroker(ibAsyncForms):  # noqa: N801 - pysystemtrade's public name
     """What pysystemtrade's production processes call on the broker, on one dataBlob."""
 
     def __init__(self, data: Any = arg_not_supplied):
@@ -215,10 +217,15 @@ class dataBroker:  # noqa: N801 - pysystemtrade's public name
         self.broker_futures_contract_price_data.cancel_market_data_for_contract(contract)
 
     def get_largest_offside_liquid_size_for_contract_order_by_leg(self, contract_order: Any) -> list[float]:
-        """The size on the far side of the book now, for the order's (single) leg."""
+        """The size on the far side of the book now, per leg: a calendar spread's combo size (whole
+        combos) times each leg's ratio."""
         ticker = self.get_ticker_object_for_order(contract_order)
         try:
             ticker.wait_for_valid_bid_and_ask_and_return_current_tick()
+            trade = getattr(contract_order, "trade", None)
+            if isinstance(trade, list) and len(trade) > 1:
+                ratios = tradeQuantity(trade).ratios
+                return [ticker.offside_size() * abs(ratio) for ratio in ratios]
             return [ticker.offside_size()]
         finally:
             self.cancel_market_data_for_order(contract_order)

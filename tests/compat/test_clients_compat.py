@@ -11,6 +11,7 @@ from sysbrokers.IB.client.ib_client import ibClient
 from sysbrokers.IB.client.ib_contracts_client import ibContractsClient
 from sysbrokers.IB.client.ib_fx_client import ibFxClient
 from sysbrokers.IB.client.ib_orders_client import ibOrdersClient
+from sysbrokers.IB.client.ib_positions_client import ibPositionsClient
 from sysbrokers.IB.ib_translate_broker_order_objects import ibcontractWithLegs, tradeWithContract
 from syscore.exceptions import missingContract
 from sysobjects.contracts import futuresContract
@@ -115,10 +116,27 @@ def test_orders_client_in_pysystemtrades_form(sim, data):
     bid = sim.call(lambda: sim.market.quote(sim.catalog.by_con_id(con_id), sim.clock.now()).bid)
     placed = client.broker_submit_order(SP500_JUN, [1], ACCOUNT, "limit", limit_price=bid - 50)
     trade = placed.trade
-    assert client.add_contract_legs_to_order(trade) is trade
+    with_legs = client.add_contract_legs_to_order(trade)
+    assert (
+        isinstance(with_legs, tradeWithContract)
+        and with_legs.trade is trade
+        and with_legs.ibcontract_with_legs.legs == []
+    )
     assert data.ib_conn.wait_until(lambda: trade.orderStatus.status in ("PreSubmitted", "Submitted"), 5)
     client.modify_limit_price_given_original_objects(trade.order, placed.ib_contract, bid - 60)
     assert data.ib_conn.wait_until(lambda: sim.call(lambda: sim.broker.open_orders(1)[0].spec.lmt_price) == bid - 60, 5)
     client.ib_cancel_order(trade.order)
     assert data.ib_conn.wait_until(lambda: trade.orderStatus.status == "Cancelled", 5)
     assert trade in client.broker_get_orders(ACCOUNT)
+
+
+def test_positions_client_in_pysystemtrades_form(sim, data):
+    """`broker_get_positions(account_id)`: a list of ib_async `Position`s here (pysystemtrade: its
+    positionsFromIB dict) — the row marked D in docs/pysystemtrade.md."""
+    client = ibPositionsClient(data.ib_conn)
+    assert client.broker_get_positions(ACCOUNT) == []
+    placed = ibOrdersClient(data.ib_conn).broker_submit_order(SP500_JUN, 2, ACCOUNT, "market")
+    assert data.ib_conn.wait_until(lambda: placed.trade.orderStatus.status == "Filled", 5)
+    assert data.ib_conn.wait_until(lambda: [p.position for p in client.broker_get_positions(ACCOUNT)] == [2], 5)
+    [position] = client.broker_get_positions(ACCOUNT)
+    assert position.account == ACCOUNT and position.contract.conId == placed.ib_contract.conId

@@ -267,10 +267,16 @@ def test_sync_call_inside_running_loop_is_refused_with_advice(sim, tmp_path):
     config = test_config(tmp_path, sim.port)
 
     async def main():
-        with pytest.raises(RuntimeError, match="connectionIB.create"):
-            connectionIB(51, config=config)
+        # Built synchronously inside a running loop (Jupyter): notebook mode, its own IB loop
+        # thread (docs/async.md, tests/interactive).
+        notebook = connectionIB(51, config=config)
+        assert notebook.mode == "notebook" and notebook.ib.isConnected()
+        notebook.close_connection()
+        # A blocking call on the thread of the loop that owns the socket is refused with advice.
         conn = await connectionIB.create(52, config=config)
         assert conn.ib.isConnected() and conn.client_id() == 52
+        with pytest.raises(RuntimeError, match="_async"):
+            conn.now()
         conn.close_connection()
 
     asyncio.run(main())

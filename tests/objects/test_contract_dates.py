@@ -53,7 +53,7 @@ def test_yyyymm00_is_the_month_form():
         ("   ", "empty"),
         ("2012031", "6 digits"),
         ("201203150", "6 digits"),
-        ("201203_201206", "spread"),
+        ("201203_", "spread"),  # a spread needs two leg dates
         (201203, "expected a string"),
         (None, "expected a string"),
         ("180001", "year 1800"),

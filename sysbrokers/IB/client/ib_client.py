@@ -119,11 +119,13 @@ class ibClient:  # noqa: N801 - pysystemtrade's public name
         delayed_allowed: bool,
     ) -> T:
         conn = self._connection
+        limit = self.request_timeout if timeout is None else timeout
+        if conn.off_loop_thread():  # notebook mode, or a worker thread of an asyncio program
+            coro = self.request_async(make_request, what, contract, timeout, delayed_allowed)
+            return conn.run_sync(coro, timeout=limit + 10)  # the request's own limit, then the hand-off's
         loop = conn.sync_loop()
         watch = conn.request_watch
-        request = watch.start(
-            loop, what, contract, self.request_timeout if timeout is None else timeout, delayed_allowed
-        )
+        request = watch.start(loop, what, contract, limit, delayed_allowed)
         try:
             future = asyncio.ensure_future(make_request(), loop=loop)
             request.target = future

@@ -20,6 +20,7 @@ from sysbrokers.IB.contract_resolution import (
     contract_pattern,
     instrument_pattern,
     parse_trading_hours,
+    resolve_spread,
     resolved,
 )
 from sysbrokers.IB.ib_errors import IBNoSecurityDefinition
@@ -123,10 +124,19 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
         always_return_single_leg: bool = False,
         trade_list_for_multiple_legs: Any = None,
     ) -> Contract:
-        """The qualified ib_async `Contract` (with conId) for `contract`. pysystemtrade's spread
-        arguments are accepted for single contracts; calendar spreads (BAG) are not built here."""
+        """The qualified ib_async `Contract` (with conId) for `contract`; for a calendar spread
+        ("20250600_20250900") the IB BAG with the legs' conIds and the trade list's ratios
+        (default [1, -1]), or its first leg with `always_return_single_leg`."""
+        if contract.is_spread_contract():
+            if always_return_single_leg:
+                return self.resolve(contract.as_list_of_individual_contracts()[0], allow_expired).contract
+            return self._spread(contract, allow_expired, trade_list_for_multiple_legs).contract
         _refuse_spread(contract, trade_list_for_multiple_legs)
         return self.resolve(contract, allow_expired).contract
+
+    def _spread(self, contract: futuresContract, allow_expired: bool, trade_list: Any):
+        legs = None if trade_list is None or isinstance(trade_list, int | float) else list(trade_list)
+        return resolve_spread(contract, legs, lambda leg: self.resolve(leg, allow_expired))
 
     def ib_get_contract_details(self, contract: futuresContract, allow_expired: bool = False) -> ContractDetails:
         return self.resolve(contract, allow_expired).details
@@ -231,9 +241,13 @@ class ibContractsClient(ibClient):  # noqa: N801 - pysystemtrade's public name
         allow_expired: bool = False,
         trade_list_for_multiple_legs: Any = None,
     ):
-        """`ibcontractWithLegs(ibcontract, legs=[])` for a single contract (no BAG spreads here)."""
+        """`ibcontractWithLegs(ibcontract, legs)`: a calendar spread's IB BAG with its legs' contracts,
+        or a single contract with no legs."""
         from sysbrokers.IB.ib_translate_broker_order_objects import ibcontractWithLegs
 
+        if futures_contract_with_ib_data.is_spread_contract():
+            spread = self._spread(futures_contract_with_ib_data, allow_expired, trade_list_for_multiple_legs)
+            return ibcontractWithLegs(spread.contract, [leg.contract for leg in spread.legs])
         _refuse_spread(futures_contract_with_ib_data, trade_list_for_multiple_legs)
         return ibcontractWithLegs(self.ib_futures_contract(futures_contract_with_ib_data, allow_expired))
 
@@ -319,5 +333,7 @@ def _intersect(
 
 def _refuse_spread(contract: futuresContract, trade_list: Any) -> None:
     legs = [] if trade_list is None or isinstance(trade_list, int | float) else list(trade_list)
-    if len(legs) > 1 or len(getattr(contract.contract_date, "list_of_date_str", [None]) or [None]) > 1:
-        raise IBNoSecurityDefinition(message=f"calendar spreads (BAG) are not supported yet: {contract} {legs}")
+    if len(legs) > 1:
+        raise IBNoSecurityDefinition(
+            message=f"{contract} is a single contract: a trade list of {len(legs)} legs needs a spread contract"
+        )

@@ -76,4 +76,6 @@ class ibFxClient(ibPriceClient):  # noqa: N801 - pysystemtrade's public name
         order = MarketOrder("BUY" if trade > 0 else "SELL", abs(trade))
         order.account = account_id or self.ib_connection.account
         order.tif = "DAY"
-        return tradeWithContract(ibcontractWithLegs(contract), self.ib.placeOrder(contract, order))
+        return tradeWithContract(
+            ibcontractWithLegs(contract), self.ib_connection.call_in_loop(self.ib.placeOrder, contract, order)
+        )

@@ -6,6 +6,11 @@ Prices cross this boundary in two units: orders and fills above it are in the la
 
 Every order is checked before it is sent (`sysbrokers.IB.order_checks`): a refused order raises
 an `OrderRefused` subclass and nothing reaches the gateway.
+
+A calendar-spread order (`brokerOrder("SP500", "20250600_20250900", [-1, 1])`) goes to IB as ONE
+BAG order: the legs' conIds with ratios from the trade list (its highest common factor is the
+combo quantity, signed like the first leg — pysystemtrade's convention). Its limit price is the
+combo's (may be zero or negative); IB reports fills per leg, recorded against each leg's conId.
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ from ib_async import Contract, LimitOrder, MarketOrder, Order, OrderState, StopO
 from ib_async import Fill as IBFill
 
 from sysbrokers.IB.client.ib_contracts_client import ibContractsClient
-from sysbrokers.IB.contract_resolution import ResolvedContract
+from sysbrokers.IB.contract_resolution import InvalidSpread, ResolvedContract, ResolvedSpread, resolve_spread
 from sysbrokers.IB.ib_errors import IBNoSecurityDefinition, IBOrderRejected, classify
 from sysbrokers.IB.ib_instrument_config import load_futures_config
 from sysbrokers.IB.order_checks import (
+    OrderInvalidQuantity,
+    OrderOffTick,
     OrderUnknownContract,
     check_market_open,
     check_quantity,
@@ -112,22 +119,41 @@ class ibOrderWithControls(orderWithControls):  # noqa: N801 - pysystemtrade's pu
 
     @classmethod
     def from_trade(
-        cls, trade: Trade, instrument_code: str, price_magnifier: float = 1, strategy_name: str = ""
+        cls,
+        trade: Trade,
+        instrument_code: str,
+        price_magnifier: float = 1,
+        strategy_name: str = "",
+        leg_contracts: list[Contract] | None = None,
     ) -> ibOrderWithControls:
-        """An order rebuilt from a Trade IB reported (another process's, or before a restart)."""
+        """An order rebuilt from a Trade IB reported (another process's, or before a restart); a
+        BAG order with its `leg_contracts` becomes a spread order with one quantity per leg."""
         ib_order = trade.order
         sign = 1 if str(ib_order.action).upper() == "BUY" else -1
         order_type = brokerOrderType.from_name(ib_order.orderType)
+        legs = leg_contracts or []
+        if legs:
+            contract_id = "_".join(_contract_month(leg) for leg in legs)
+            quantity: Any = [
+                sign * int(ib_order.totalQuantity) * leg.ratio * (1 if str(leg.action).upper() == "BUY" else -1)
+                for leg in trade.contract.comboLegs
+            ]
+            limit = _combo_price(ib_order.lmtPrice, price_magnifier)
+        else:
+            contract_id = _contract_month(trade.contract)
+            quantity = sign * int(ib_order.totalQuantity)
+            limit = _layer_price(ib_order.lmtPrice, price_magnifier)
         order = brokerOrder(
             instrument_code,
-            _contract_month(trade.contract),
-            sign * int(ib_order.totalQuantity),
+            contract_id,
+            quantity,
             order_type=order_type,
-            limit_price=_layer_price(ib_order.lmtPrice, price_magnifier) if order_type == "LMT" else None,
+            limit_price=limit if order_type == "LMT" else None,
             stop_price=_layer_price(ib_order.auxPrice, price_magnifier) if order_type == "STP" else None,
             account=ib_order.account or "",
             strategy_name=strategy_name or ib_order.orderRef.partition("/")[0],
             order_reference=ib_order.orderRef or "",
+            leg_con_ids=[leg.conId for leg in legs],
         )
         submitted = min((entry.time for entry in trade.log), default=None)
         owc = cls(order, trade, price_magnifier, submit_datetime=submitted)
@@ -168,24 +194,23 @@ class ibOrdersClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public 
 
         Raises `OrderInvalidQuantity`, `OrderUnknownContract`, `OrderOffTick`, `OrderMarketClosed`.
         """
-        quantity = abs(check_quantity(order.trade))
         contract = order.futures_contract
-        resolved = self.resolve_for_order(contract)
+        quantity, resolved = self._quantity_and_contract(order)
         ib_order = self._ib_order(order, quantity, resolved)
         if check_hours:
-            self.check_market_open(contract, resolved)
-        ib_order.orderId = self.ib.client.getReqId()
+            for leg_contract, leg in _legs_to_check(contract, resolved):
+                self.check_market_open(leg_contract, leg)
+        ib_order.orderId = self.ib_connection.call_in_loop(self.ib.client.getReqId)
         ib_order.clientId = self.client_id
         return PreparedOrder(order, resolved, ib_order)
 
     def send_order(self, prepared: PreparedOrder) -> Trade:
         """`placeOrder`: the order is live at IB once this returns."""
-        return self.ib.placeOrder(prepared.contract, prepared.ib_order)
+        return self.ib_connection.call_in_loop(self.ib.placeOrder, prepared.contract, prepared.ib_order)
 
     def broker_what_if_order(self, order: brokerOrder) -> OrderState:
         """IB's margin and commission for `order` without placing it (no hours check)."""
-        quantity = abs(check_quantity(order.trade))
-        resolved = self.resolve_for_order(order.futures_contract)
+        quantity, resolved = self._quantity_and_contract(order)
         ib_order = self._ib_order(order, quantity, resolved)
         return self.run_request(
             lambda: self.ib.whatIfOrderAsync(resolved.contract, ib_order), f"what-if order {order.order_reference}"
@@ -193,14 +218,14 @@ class ibOrdersClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public 
 
     def modify_limit_price(self, control: ibOrderWithControls, new_limit_price: float) -> Trade:
         """Send the working order again with a new limit price (IB's modify); checks the tick."""
-        resolved = self.resolve_for_order(control.order.futures_contract)
-        ib_price = ib_price_on_grid(new_limit_price, resolved.min_tick, resolved.price_magnifier, "new limit price")
+        _, resolved = self._quantity_and_contract(control.order)
+        ib_price = _price_on_grid(new_limit_price, resolved, "new limit price")
         trade = control.trade
         trade.order.lmtPrice = ib_price
-        return self.ib.placeOrder(trade.contract, trade.order)
+        return self.ib_connection.call_in_loop(self.ib.placeOrder, trade.contract, trade.order)
 
     def cancel_order(self, control: orderWithControls) -> None:
-        self.ib.cancelOrder(control.trade.order)
+        self.ib_connection.call_in_loop(self.ib.cancelOrder, control.trade.order)
 
     # ------------------------------------------------------------------ pysystemtrade's names
     def broker_submit_order(
@@ -215,32 +240,35 @@ class ibOrdersClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public 
         """pysystemtrade's client-level submit: check and send one order (or, `what_if`, ask IB's
         estimate); a `tradeWithContract`. Not recorded in the order store — `ibOrdersData.
         put_order_on_stack` is the recorded path. Raises `OrderRefused` (nothing sent)."""
-        from sysbrokers.IB.ib_translate_broker_order_objects import ibcontractWithLegs, tradeWithContract
+        from sysbrokers.IB.ib_translate_broker_order_objects import tradeWithContract
 
         trade = trade_list if isinstance(trade_list, int) else list(trade_list)
-        if isinstance(trade, list):
-            if len(trade) != 1:
-                raise OrderUnknownContract(message=f"calendar spreads (BAG) are not supported yet: {trade}")
+        if isinstance(trade, list) and len(trade) == 1:
             trade = trade[0]
+        if isinstance(trade, list) != futures_contract_with_ib_data.is_spread_contract():
+            raise OrderUnknownContract(
+                message=f"trade {trade} does not fit {futures_contract_with_ib_data}: a spread contract needs one "
+                "quantity per leg, a single contract one quantity"
+            )
         order = brokerOrder(
             futures_contract_with_ib_data.instrument_code,
             futures_contract_with_ib_data.date_str,
-            int(trade),
+            trade,
             order_type=brokerOrderType.from_name(order_type),
             limit_price=limit_price,
             account=account_id,
         )
         if what_if:
             state = self.broker_what_if_order(order)
-            return tradeWithContract(ibcontractWithLegs(self.resolve_for_order(order.futures_contract).contract), state)
+            return tradeWithContract(_with_legs(self._quantity_and_contract(order)[1]), state)
         self.ib_connection.check_can_trade()
         prepared = self.prepare_order(order)
-        return tradeWithContract(ibcontractWithLegs(prepared.contract), self.send_order(prepared))
+        return tradeWithContract(_with_legs(prepared.resolved), self.send_order(prepared))
 
     def ib_cancel_order(self, original_order_object: Order) -> None:
         """Cancel an ib_async `Order` (pysystemtrade's raw form of `cancel_order`)."""
         self.ib_connection.check_can_trade()
-        self.ib.cancelOrder(original_order_object)
+        self.ib_connection.call_in_loop(self.ib.cancelOrder, original_order_object)
 
     def modify_limit_price_given_original_objects(
         self, original_order_object: Order, original_contract_object: Contract, new_limit_price: float
@@ -249,15 +277,33 @@ class ibOrdersClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public 
         so is the price). `modify_limit_price` is the form in the layer's units, with tick checks."""
         self.ib_connection.check_can_trade()
         original_order_object.lmtPrice = new_limit_price
-        return self.ib.placeOrder(original_contract_object, original_order_object)
+        return self.ib_connection.call_in_loop(self.ib.placeOrder, original_contract_object, original_order_object)
 
-    def add_contract_legs_to_order(self, raw_order_from_ib: Trade) -> Trade:
-        """pysystemtrade adds the legs of a BAG order here; single contracts have none to add."""
-        return raw_order_from_ib
+    def add_contract_legs_to_order(self, raw_order_from_ib: Trade):
+        """pysystemtrade's form: a `tradeWithContract` whose `ibcontractWithLegs` holds a BAG order's
+        leg contracts, looked up by conId (a single contract has none)."""
+        from sysbrokers.IB.ib_translate_broker_order_objects import ibcontractWithLegs, tradeWithContract
+
+        contract = raw_order_from_ib.contract
+        return tradeWithContract(ibcontractWithLegs(contract, self.leg_contracts_of(contract)), raw_order_from_ib)
+
+    def leg_contracts_of(self, contract: Contract) -> list[Contract]:
+        """A BAG contract's legs as IB's contracts, looked up by conId (none for other contracts)."""
+        return [self.ib_get_contract_with_conId(contract.symbol, leg.conId) for leg in (contract.comboLegs or [])]
 
     # ------------------------------------------------------------------ checks
+    def resolve_spread_for_order(self, contract: futuresContract, trade_list: Any = None) -> ResolvedSpread:
+        """The IB BAG contract of a spread and a per-leg trade (default [1, -1]); `OrderUnknownContract`
+        if a leg is unconfigured, unknown or expired, or the trade does not fit the legs."""
+        try:
+            return resolve_spread(contract, None if trade_list is None else list(trade_list), self.resolve_for_order)
+        except InvalidSpread as exc:
+            raise OrderUnknownContract(message=f"cannot trade {contract.key} as a spread: {exc}") from exc
+
     def resolve_for_order(self, contract: futuresContract) -> ResolvedContract:
         """The IB contract to trade; `OrderUnknownContract` if unconfigured, unknown or expired."""
+        if contract.is_spread_contract():
+            return self.resolve_spread_for_order(contract)
         known = self._tradeable.get(contract.key)
         if known is not None and (known.expiry_utc is None or known.expiry_utc > self.ib_connection.now()):
             return known  # no event-loop round trip on the order path
@@ -325,12 +371,25 @@ class ibOrdersClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public 
             return 1
 
     # ------------------------------------------------------------------ internals
+    def _quantity_and_contract(self, order: brokerOrder) -> tuple[int, ResolvedContract]:
+        """The number of contracts (or combos) to send and the IB contract (a BAG for a spread)."""
+        if not order.is_spread_order:
+            quantity = abs(check_quantity(order.trade))
+            return quantity, self.resolve_for_order(order.futures_contract)
+        if order.order_type == brokerOrderType.STOP:
+            raise OrderInvalidQuantity(message=f"{order.order_reference}: spread orders are market or limit orders")
+        resolved = self.resolve_spread_for_order(order.futures_contract, order.trade)
+        return abs(resolved.quantity), resolved
+
     def _ib_order(self, order: brokerOrder, quantity: int, resolved: ResolvedContract) -> Order:
-        action = "BUY" if order.trade > 0 else "SELL"
+        if isinstance(resolved, ResolvedSpread):
+            action = resolved.action
+        else:
+            action = "BUY" if order.trade > 0 else "SELL"
         account = order.account or self.ib_connection.account
         magnifier = resolved.price_magnifier
         if order.order_type == brokerOrderType.LIMIT:
-            price = ib_price_on_grid(order.limit_price, resolved.min_tick, magnifier, "limit price")
+            price = _price_on_grid(order.limit_price, resolved, "limit price")
             ib_order: Order = LimitOrder(action, quantity, price)
         elif order.order_type == brokerOrderType.STOP:
             price = ib_price_on_grid(order.stop_price, resolved.min_tick, magnifier, "stop price")
@@ -341,6 +400,40 @@ class ibOrdersClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public 
         ib_order.account = account
         ib_order.tif = "DAY"  # as pysystemtrade: IB's default, stated so it never depends on a preset
         return ib_order
+
+
+def _price_on_grid(price: Any, resolved: ResolvedContract, what: str) -> float:
+    """IB's price on the tick grid; a combo's may be zero or negative (the legs' price difference)."""
+    if not isinstance(resolved, ResolvedSpread):
+        return ib_price_on_grid(price, resolved.min_tick, resolved.price_magnifier, what)
+    if price is None or isinstance(price, bool) or not isinstance(price, int | float) or price != price:
+        raise OrderOffTick(message=f"{what} {price!r} is not a finite number")
+    # the grid is symmetric around zero: check the size on the single-contract grid, keep the sign
+    if price == 0:
+        return 0.0
+    on_grid = ib_price_on_grid(abs(price), resolved.min_tick, resolved.price_magnifier, what)
+    return on_grid if price > 0 else -on_grid
+
+
+def _legs_to_check(contract: futuresContract, resolved: ResolvedContract) -> list[tuple[futuresContract, Any]]:
+    """(contract, resolved) pairs whose market must be open: each leg of a spread, else the contract."""
+    if isinstance(resolved, ResolvedSpread):
+        return list(zip(contract.as_list_of_individual_contracts(), resolved.legs, strict=True))
+    return [(contract, resolved)]
+
+
+def _with_legs(resolved: ResolvedContract):
+    from sysbrokers.IB.ib_translate_broker_order_objects import ibcontractWithLegs
+
+    legs = [leg.contract for leg in resolved.legs] if isinstance(resolved, ResolvedSpread) else []
+    return ibcontractWithLegs(resolved.contract, legs)
+
+
+def _combo_price(value: Any, price_magnifier: float) -> float | None:
+    """A combo's limit price in the layer's units: zero and negative prices are prices."""
+    if value is None or value >= _UNSET_DOUBLE or value != value:
+        return None
+    return float(value) / price_magnifier
 
 
 def _layer_price(value: Any, price_magnifier: float) -> float | None:

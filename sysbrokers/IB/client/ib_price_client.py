@@ -19,7 +19,7 @@ from ib_async import BarData, Contract
 
 from sysbrokers.IB.bar_grid import BarGrid
 from sysbrokers.IB.client.ib_contracts_client import ibContractsClient
-from sysbrokers.IB.contract_resolution import ResolvedContract
+from sysbrokers.IB.contract_resolution import ResolvedContract, resolve_spread
 from sysbrokers.IB.ib_errors import IBNoData, IBPacingViolation, IBPermissionError
 from sysbrokers.IB.pacers import pacer_for
 from sysbrokers.IB.pacing import HistoricalPacer, PacingRetry
@@ -105,7 +105,9 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
             raise ValueError(f"no IB bar size for frequency {frequency.value!r}; use one of {list(BAR_PLANS)}")
         found = self.resolve(contract, allow_expired=allow_expired)
         bars = self._download(found, plan, whatToShow.upper(), start, end, f"{contract.key} {frequency.value}")
-        return futuresContractPrices.from_ib_bars(bars, frequency=frequency, price_divisor=found.price_magnifier)
+        return futuresContractPrices.from_ib_bars(
+            bars, frequency=frequency, price_divisor=found.price_magnifier, contract=contract
+        )
 
     def _download(
         self,
@@ -205,14 +207,15 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
     def broker_get_tick_snapshot(self, contract: futuresContract, wait_seconds: float = 10.0) -> TickSnapshot:
         """Bid, ask, sizes and last of one contract: live data, or delayed data when the account has no
         live permission for it (IB error 354)."""
-        found = self.resolve(contract)
+        spread = contract.is_spread_contract()  # a calendar spread: its IB BAG, quoted as a combo
+        found = resolve_spread(contract, None, self.resolve) if spread else self.resolve(contract)
         try:
-            ticker = self._wait_for_quote(found.contract, wait_seconds, contract.key)
+            ticker = self._wait_for_quote(found.contract, wait_seconds, contract.key, spread)
         except IBPermissionError:
             self.log.warning("no live market data for %s: asking for delayed data", contract.key)
             # Through the supervisor, so that the setting is sent again after a reconnect.
             self.ib_connection.supervisor.set_market_data_type(3)
-            ticker = self._wait_for_quote(found.contract, wait_seconds, contract.key)
+            ticker = self._wait_for_quote(found.contract, wait_seconds, contract.key, spread)
         magnifier = found.price_magnifier
         return TickSnapshot(
             time=ticker.time or self.now(),
@@ -224,15 +227,16 @@ class ibPriceClient(ibContractsClient):  # noqa: N801 - pysystemtrade's public n
             delayed=ticker.marketDataType in (3, 4),
         )
 
-    def _wait_for_quote(self, contract: Contract, wait_seconds: float, label: str):
+    def _wait_for_quote(self, contract: Contract, wait_seconds: float, label: str, spread: bool = False):
         ib = self.ib
+        valid = math.isfinite if spread else _valid  # a combo's prices can be zero or negative
 
         async def wait():
             ticker = ib.reqMktData(contract, "", False, False)
             try:
                 deadline = time.monotonic() + wait_seconds
                 while time.monotonic() < deadline:
-                    if _valid(ticker.bid) and _valid(ticker.ask):
+                    if valid(ticker.bid) and valid(ticker.ask):
                         return ticker
                     await asyncio.sleep(0.02)
                 raise IBNoData(message=f"no bid and ask for {label} within {wait_seconds:g}s")
