@@ -244,6 +244,11 @@ class ConnectionSupervisor:
         params = {"what_to_show": what_to_show, "use_rth": use_rth}
         return self._subscribe_now(SubscriptionKind.REALTIME_BARS, contract, params, wait_for_line)
 
+    def subscribe_tick_by_tick(self, contract: Contract, tick_type: str = "AllLast") -> SubscriptionHandle:
+        """`reqTickByTickData` ("Last", "AllLast", "BidAsk", "MidPoint"); `handle.ticker.tickByTicks`
+        holds the ticks since the last update. Resubscribed after restarts; holds no market-data line."""
+        return self._subscribe_now(SubscriptionKind.TICK_BY_TICK, contract, {"tick_type": tick_type})
+
     def subscribe_pnl(self, account: str, model_code: str = "") -> SubscriptionHandle:
         """`reqPnL`; `handle.pnl` is the live `PnL`."""
         return self._subscribe_now(SubscriptionKind.PNL, None, {"account": account, "model_code": model_code})

@@ -59,7 +59,7 @@ from sysbrokers.IB.ib_errors import IBNoSecurityDefinition, IBNotConnected, IBPe
 from sysbrokers.IB.market_data_lines import IBMarketDataLinesExhausted
 from sysbrokers.IB.stream_guard import IBStreamTimeout
 from sysbrokers.IB.stream_stats import StreamStats
-from sysbrokers.IB.subscriptions import SubscriptionHandle, SubscriptionKind
+from sysbrokers.IB.subscriptions import SubscriptionHandle
 from sysbrokers.IB.tick_bars import TickBarBuilder, bar_seconds
 from sysobjects.contracts import futuresContract
 from sysobjects.front_month import FrontMonth, InstrumentRules, front_month, load_instrument_rules
@@ -619,12 +619,9 @@ class _TickKind:
 
     def _subscribe(self: Any, feed: _Feed) -> SubscriptionHandle:
         _install_gateway_tick_times(self.conn.ib)
-        params = {"tick_type": self.tick_type}
         if not self.conn.ib.isConnected():
             raise IBNotConnected(message=f"cannot subscribe to tick-by-tick {self.tick_type}: not connected")
-        # The supervisor's generic path: registered, resubscribed after restarts and 1101,
-        # cancelled with the handle (tick-by-tick holds no market-data line).
-        return self.conn.supervisor._subscribe_now(SubscriptionKind.TICK_BY_TICK, feed.found.contract, params)
+        return self.conn.supervisor.subscribe_tick_by_tick(feed.found.contract, self.tick_type)
 
     def _convert(self: Any, feed: _Feed, handle: SubscriptionHandle) -> list[Any]:
         from ib_async import TickByTickAllLast, TickByTickBidAsk, TickByTickMidPoint
