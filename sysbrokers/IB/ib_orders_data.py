@@ -170,16 +170,23 @@ class ibOrdersData(ibAsyncForms):  # noqa: N801 - pysystemtrade's public name
                 message=f"order {reference!r} is stored already: a re-submission needs a new order reference"
             ) from None
         self._magnifiers[(broker_order.instrument_code, broker_order.contract_id)] = prepared.price_magnifier
-        try:
+
+        def send_and_track() -> ibOrderWithControls:
+            # One step on the IB loop's thread: no status or fill of this order can be handled
+            # between placeOrder and the control object being known (off that thread, in notebook
+            # and async modes, IB's answer could otherwise arrive first and go to another object).
             trade = self._client.send_order(prepared)
+            control = ibOrderWithControls(broker_order, trade, prepared.price_magnifier, submit_datetime=now)
+            self._controls[reference] = control
+            return control
+
+        try:
+            return self._connection.call_in_loop(send_and_track)
         except ConnectionError as exc:
             # Not sent: keep the record (the reference stays used) but never as a live order.
             broker_order.status = orderStatus.REJECTED
             self._store.update_order(broker_order)
             raise IBNotConnected(message=f"order {reference!r} not sent: connection to IB lost ({exc})") from exc
-        control = ibOrderWithControls(broker_order, trade, prepared.price_magnifier, submit_datetime=now)
-        self._controls[reference] = control
-        return control
 
     def match_db_broker_order_to_order_from_brokers(self, broker_order: brokerOrder) -> brokerOrder | None:
         """The order as IB reports it now (status, ids, fills); None if IB does not know it.

@@ -151,3 +151,41 @@ def test_async_program_runs_forms_concurrently_while_quotes_stream(sim, tmp_path
     assert worst_gap < 0.5, f"the event loop was blocked for {worst_gap:.2f} s"
     assert left == 0  # leaving the `async for` ended the stream's subscription
     assert not ib_loop_threads()
+
+
+def test_a_fill_arriving_before_the_sending_thread_resumes_reaches_the_callers_order(sim, tmp_path, monkeypatch):
+    """In async (and notebook) mode the order is sent from a worker thread while IB's answers are
+    handled on the loop's thread. A worker descheduled just after placeOrder must not let the fill
+    go to another object: the caller's order is filled and the wait sees it at once."""
+    from sysbrokers.IB.client.ib_orders_client import ibOrdersClient
+    from sysobjects.orders import brokerOrder, orderStatus
+    from tests.connection import ACCOUNT
+
+    original = ibOrdersClient.send_order
+
+    def slow_after_sending(self, prepared):
+        trade = original(self, prepared)
+        time.sleep(0.5)  # the sending thread loses the CPU right after placeOrder
+        return trade
+
+    monkeypatch.setattr(ibOrdersClient, "send_order", slow_after_sending)
+    config = test_config(tmp_path, sim.port)
+
+    async def program():
+        conn = await connectionIB.create(33, config=config)
+        orders = ibOrdersData(conn)
+        try:
+            order = brokerOrder("SP500", "202506", 1, strategy_name="race", account=ACCOUNT)
+            control = await orders.put_order_on_stack_async(order)
+            started = time.monotonic()
+            filled = await orders.wait_for_order_async(control, "filled", timeout=5)
+            return control, order, filled, time.monotonic() - started, orders.order_store
+        finally:
+            orders.close()
+            conn.close_connection()
+
+    control, order, filled, waited, store = asyncio.run(program())
+    assert control.order is order
+    assert filled and order.status == orderStatus.FILLED and order.filled_quantity == 1
+    assert waited < 1.0, f"the wait took {waited:.2f} s: the fill went elsewhere"
+    assert store.get_order_by_reference(order.order_reference).status == orderStatus.FILLED
