@@ -11,6 +11,7 @@ rules at 1/100 of IB's windows. Runs are compared key by key and bar by bar:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import signal
 import time
@@ -25,6 +26,15 @@ from tests.production.seeding import finish, start_seed, stored, summary_count
 FROZEN = dt.datetime(2025, 3, 4, 15, 17, 23, tzinfo=dt.UTC)
 # Hourly bars of whole histories, 15-minute bars since October (1-week pages): seams at two sizes.
 ARGS = ("US10", "--frequencies", "D,H,15min", "--since", "2024-10-01")
+# The client paces by IB's windows / 100 (6 s, 20 ms, 150 ms) with a margin of 5 ms; a loaded CI
+# machine can hold a process back longer than that between booking a request and sending it, which
+# at this scale looks like a violation (at IB's real windows the margin is 50 ms on 2 s to 600 s).
+# So the gateway here is a little more lenient than the client, as IB effectively is: 300 ms on the
+# global window, which the restarted run would break at once without its predecessor's bookings
+# (checked: with `ib_pacing_shared: false` the restart breaks it).
+GATEWAY_RULES = dataclasses.replace(
+    PacingRules.scaled(0.01), global_window=5.7, same_contract_window=0.01, identical_window=0.1
+)
 
 
 def _assert_same(got: dict[str, pd.DataFrame], want: dict[str, pd.DataFrame]) -> None:
@@ -35,7 +45,7 @@ def _assert_same(got: dict[str, pd.DataFrame], want: dict[str, pd.DataFrame]) ->
 
 @pytest.mark.slow
 def test_runs_are_reproducible_and_a_killed_run_restarted_at_once_stores_the_same(sims, tmp_path):
-    sim = sims(start=FROZEN, speed=0, pacing=PacingRules.scaled(0.01))
+    sim = sims(start=FROZEN, speed=0, pacing=GATEWAY_RULES)
     metadata = tmp_path / "metadata.sqlite"  # one machine, one gateway login: one metadata store
     began = time.monotonic()
     output = finish(start_seed(tmp_path / "first", sim, *ARGS, metadata=metadata))
