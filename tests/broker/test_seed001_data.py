@@ -1,5 +1,6 @@
 """Seed 001's "Futures price data", "Contracts data", "Instruments data" and "FX Data" sections,
-run as written against ibsim (only the connection's port differs)."""
+run as written against ibsim (only the connection's port differs): in a script, and in notebook
+mode (the connection built inside a running event loop, as in Jupyter: docs/async.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ import pytest
 from sysbrokers.IB.contract_resolution import AmbiguousContract
 from sysbrokers.IB.ib_errors import IBNoData, IBNoSecurityDefinition
 from sysobjects.exceptions import UnknownFxCode, UnknownInstrument
+from tests.connection import open_conn
+
+
+@pytest.fixture(name="conn", params=["script", "notebook"])
+def conn_in_each_mode_fixture(request, sim, conns, tmp_path):
+    return open_conn(sim, conns, tmp_path, mode=request.param)
 
 
 def test_futures_price_data_section(conn):

@@ -7,6 +7,7 @@ register the fixtures `sims`, `sim` and `conns`.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 
@@ -46,10 +47,26 @@ def test_config(tmp_path: Path, port: int, **overrides) -> Config:
 test_config.__test__ = False  # a helper, not a test
 
 
-def open_conn(sim: IBSim, conns, tmp_path: Path, client_id: int = 1, **overrides) -> connectionIB:
-    """A tracked connection to `sim` with `test_config` (plus `overrides`)."""
+def open_conn(sim: IBSim, conns, tmp_path: Path, client_id: int = 1, mode: str = "script", **overrides) -> connectionIB:
+    """A tracked connection to `sim` with `test_config` (plus `overrides`).
+
+    `mode="notebook"` builds it while an event loop runs on this thread, as in a Jupyter cell:
+    the connection then runs its own "ib-loop" thread, and the test's blocking calls, made from
+    this thread, are handed to that loop exactly as a notebook's are (docs/async.md)."""
     config = test_config(tmp_path, sim.port, **overrides)
-    return conns(connectionIB(client_id, ib_ipaddress="127.0.0.1", ib_port=sim.port, account=ACCOUNT, config=config))
+
+    def build() -> connectionIB:
+        return connectionIB(client_id, ib_ipaddress="127.0.0.1", ib_port=sim.port, account=ACCOUNT, config=config)
+
+    if mode == "notebook":
+
+        async def in_a_cell() -> connectionIB:
+            return build()
+
+        conn = asyncio.run(in_a_cell())
+        assert conn.mode == "notebook"
+        return conns(conn)
+    return conns(build())
 
 
 @pytest.fixture(name="fresh_contract_cache", autouse=True)
