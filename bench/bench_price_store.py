@@ -28,7 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run as a plain script from anywhere
     sys.path.insert(0, str(REPO_ROOT))
 
-from sysdata.prices.store import PriceStore, contract_prices_key, open_price_store  # noqa: E402
+from sysdata.prices import PriceStore, contract_prices_key, open_price_store  # noqa: E402
 
 STORE_URLS = {
     "parquet": "parquet://{root}/parquet",

@@ -1015,6 +1015,30 @@ class Broker:
         acct = self.accounts[record.account]
         commission, comm_ccy = self._commission(inst, qty, price, now)
         realized = self._book(acct, inst, record.sign * qty, price, commission, comm_ccy, now)
+        self._add_to_record(record, qty, price, now)
+        exec_id = f"{self._exec_prefix}.{self._next_exec_seq:08x}.01.01"
+        self._next_exec_seq += 1
+        return self._append_fill(
+            record,
+            exec_id,
+            now,
+            record.sign,
+            con_id=inst.con_id,
+            symbol=inst.symbol,
+            sec_type=inst.sec_type,
+            exchange=inst.exchange,
+            shares=qty,
+            price=price,
+            cum_qty=record.filled,
+            avg_price=record.avg_fill_price,
+            commission=commission,
+            commission_currency=comm_ccy,
+            realized_pnl=realized,
+            last_liquidity=liquidity,
+        )
+
+    def _add_to_record(self, record: OrderRecord, qty: float, price: float, now: dt.datetime) -> None:
+        """An execution of `qty` at `price`: the order's filled, remaining and average price."""
         cost = record.avg_fill_price * record.filled + price * qty
         record.filled += qty
         record.remaining = max(record.total_quantity - record.filled, 0.0)
@@ -1022,30 +1046,24 @@ class Broker:
         record.last_fill_price = price
         if record.remaining <= 0:
             self._finish(record, FILLED, now, "Filled")
+
+    def _append_fill(
+        self, record: OrderRecord, exec_id: str, now: dt.datetime, side_sign: int, **execution: Any
+    ) -> FillEvent:
+        """Keep one execution of `record`: the order's own fields here, the contract's, quantity,
+        prices and commission in `execution`."""
         fill = Fill(
-            exec_id=f"{self._exec_prefix}.{self._next_exec_seq:08x}.01.01",
+            exec_id=exec_id,
             time=now,
-            account=acct.code,
-            con_id=inst.con_id,
-            symbol=inst.symbol,
-            sec_type=inst.sec_type,
-            exchange=inst.exchange,
-            side="BOT" if record.sign > 0 else "SLD",
-            shares=qty,
-            price=price,
-            cum_qty=record.filled,
-            avg_price=record.avg_fill_price,
+            account=self.accounts[record.account].code,
+            side="BOT" if side_sign > 0 else "SLD",
             perm_id=record.perm_id,
             client_id=record.client_id,
             order_id=record.order_id,
             order_ref=str(getattr(record.spec, "order_ref", "") or ""),
             liquidation=0,
-            commission=commission,
-            commission_currency=comm_ccy,
-            realized_pnl=realized,
-            last_liquidity=liquidity,
+            **execution,
         )
-        self._next_exec_seq += 1
         self.fills.append(fill)
         return FillEvent(fill, _snap(record))
 
@@ -1059,14 +1077,7 @@ class Broker:
         price = combo_price(combo, prices)
         base = f"{self._exec_prefix}.{self._next_exec_seq:08x}"
         self._next_exec_seq += 1
-        cost = record.avg_fill_price * record.filled + price * qty
-        record.filled += qty
-        record.remaining = max(record.total_quantity - record.filled, 0.0)
-        record.avg_fill_price = cost / record.filled
-        record.last_fill_price = price
-        if record.remaining <= 0:
-            self._finish(record, FILLED, now, "Filled")
-        order_ref = str(getattr(record.spec, "order_ref", "") or "")
+        self._add_to_record(record, qty, price, now)
         events: list[FillEvent] = []
         for index, (leg, leg_price) in enumerate(zip(combo.legs, prices, strict=True)):
             inst = leg.instrument
@@ -1074,59 +1085,47 @@ class Broker:
             leg_qty = qty * leg.ratio
             commission, comm_ccy = self._commission(inst, leg_qty, leg_price, now)
             realized = self._book(acct, inst, sign * leg_qty, leg_price, commission, comm_ccy, now)
-            fill = Fill(
-                exec_id=f"{base}.{index + 2:02d}.01",
-                time=now,
-                account=acct.code,
-                con_id=inst.con_id,
-                symbol=inst.symbol,
-                sec_type=inst.sec_type,
-                exchange=inst.exchange,
-                side="BOT" if sign > 0 else "SLD",
-                shares=leg_qty,
-                price=leg_price,
-                cum_qty=record.filled * leg.ratio,
-                avg_price=leg_price,
-                perm_id=record.perm_id,
-                client_id=record.client_id,
-                order_id=record.order_id,
-                order_ref=order_ref,
-                liquidation=0,
-                commission=commission,
-                commission_currency=comm_ccy,
-                realized_pnl=realized,
-                last_liquidity=liquidity,
-                currency=inst.currency,
+            events.append(
+                self._append_fill(
+                    record,
+                    f"{base}.{index + 2:02d}.01",
+                    now,
+                    sign,
+                    con_id=inst.con_id,
+                    symbol=inst.symbol,
+                    sec_type=inst.sec_type,
+                    exchange=inst.exchange,
+                    shares=leg_qty,
+                    price=leg_price,
+                    cum_qty=record.filled * leg.ratio,
+                    avg_price=leg_price,
+                    commission=commission,
+                    commission_currency=comm_ccy,
+                    realized_pnl=realized,
+                    last_liquidity=liquidity,
+                    currency=inst.currency,
+                )
             )
-            self.fills.append(fill)
-            events.append(FillEvent(fill, _snap(record)))
-        combo_fill = Fill(
-            exec_id=f"{base}.01.01",
-            time=now,
-            account=acct.code,
+        combo_execution = self._append_fill(
+            record,
+            f"{base}.01.01",
+            now,
+            record.sign,
             con_id=combo.con_id,
             symbol=combo.symbol,
             sec_type="BAG",
             exchange=combo.exchange,
-            side="BOT" if record.sign > 0 else "SLD",
             shares=qty,
             price=price,
             cum_qty=record.filled,
             avg_price=record.avg_fill_price,
-            perm_id=record.perm_id,
-            client_id=record.client_id,
-            order_id=record.order_id,
-            order_ref=order_ref,
-            liquidation=0,
             commission=None,  # IB reports commissions per leg
             commission_currency="",
             realized_pnl=None,
             last_liquidity=liquidity,
             currency=combo.currency,
         )
-        self.fills.append(combo_fill)
-        events.append(FillEvent(combo_fill, _snap(record)))
-        return events
+        return [*events, combo_execution]
 
     def _book(
         self,

@@ -41,6 +41,7 @@ clock has passed its end.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import datetime as dt
@@ -321,7 +322,7 @@ class _Feed:
         }
 
 
-class _Stream:
+class _Stream(abc.ABC):
     """An async iterator over one contract (subclassed for the front month) with `.stats`."""
 
     what = "stream"
@@ -463,15 +464,18 @@ class _Stream:
     def _feeds(self) -> list[_Feed]:
         return [] if self._feed is None else [self._feed]
 
-    # -- to be provided by the kinds
+    # -- provided by the target (one contract, the front month) and the kind (quotes, bars, ticks)
+    @abc.abstractmethod
     async def _start(self) -> None:
-        raise NotImplementedError
+        """Open the first feed."""
 
+    @abc.abstractmethod
     def _subscribe(self, feed: _Feed) -> SubscriptionHandle:
-        raise NotImplementedError
+        """The supervisor subscription behind `feed`."""
 
+    @abc.abstractmethod
     def _convert(self, feed: _Feed, handle: SubscriptionHandle) -> list[Any]:
-        raise NotImplementedError
+        """The events of what `handle` received since the last call."""
 
     # -- plumbing
     async def _open_feed(self, contract: futuresContract) -> _Feed:
@@ -674,7 +678,7 @@ class _ContractStream(_Stream):
 
 
 class ContractQuoteStream(_QuoteKind, _ContractStream):
-    pass
+    """Quotes of one contract (`stream_contract_quotes`)."""
 
 
 class ContractBarStream(_BarKind, _ContractStream):
@@ -828,7 +832,7 @@ class _FrontMonthStream(_Stream):
 
 
 class FrontMonthQuoteStream(_QuoteKind, _FrontMonthStream):
-    pass
+    """Quotes of an instrument's front month, rolling (`stream_front_month_quotes`)."""
 
 
 class FrontMonthTickStream(_TickKind, _FrontMonthStream):

@@ -237,6 +237,8 @@ class ibFuturesContractPriceData(ibDataObject):  # noqa: N801 - pysystemtrade's 
         return True
 
     def get_contracts_with_merged_price_data(self) -> listOfFuturesContracts:
+        """Refused, as in pysystemtrade's IB class: listing every contract of every instrument would
+        be hundreds of IB requests. Ask per instrument (`contracts_with_merged_price_data_for_instrument_code`)."""
         raise NotImplementedError("Do not use get_contracts_with_merged_price_data with IB: ask per instrument")
 
     def _quoted(self, futures_contract: futuresContract, trade: Any) -> tuple[Any, float | None]:

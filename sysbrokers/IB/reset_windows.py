@@ -8,11 +8,10 @@ whose end is not after its start runs past midnight.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sysdata.config.schema import WEEKDAYS, ResetWindow, reset_windows
+from sysdata.config.schema import ResetWindow, reset_windows
 
 
 def as_windows(items: Iterable[ResetWindow | Mapping[str, Any]] | None) -> tuple[ResetWindow, ...]:
@@ -38,17 +37,7 @@ def window_at(moment: dt.datetime, windows: Iterable[ResetWindow]) -> ResetWindo
 
 def window_end(moment: dt.datetime, window: ResetWindow) -> dt.datetime | None:
     """When the occurrence of `window` that contains the tz-aware `moment` ends (UTC), or None."""
-    local = moment.astimezone(zoneinfo.ZoneInfo(window.tz))
-    for day_shift in (0, 1):
-        start_day = local.date() - dt.timedelta(days=day_shift)
-        if WEEKDAYS[start_day.weekday()] not in window.days:
-            continue
-        begin = dt.datetime.combine(start_day, window.start, tzinfo=local.tzinfo)
-        end_day = start_day if window.end > window.start else start_day + dt.timedelta(days=1)
-        finish = dt.datetime.combine(end_day, window.end, tzinfo=local.tzinfo)
-        if begin <= local < finish:
-            return finish.astimezone(dt.UTC)
-    return None
+    return window.end_of_occurrence(moment)
 
 
 def in_reset_window(moment: dt.datetime, windows: Iterable[ResetWindow]) -> bool:

@@ -117,6 +117,11 @@ class ResetWindow:
 
     def contains(self, moment: dt.datetime) -> bool:
         """True if the tz-aware `moment` falls inside this window."""
+        return self.end_of_occurrence(moment) is not None
+
+    def end_of_occurrence(self, moment: dt.datetime) -> dt.datetime | None:
+        """When the occurrence of this window containing the tz-aware `moment` ends (UTC), or None
+        if `moment` is outside the window."""
         local = moment.astimezone(zoneinfo.ZoneInfo(self.tz))
         for day_shift in (0, 1):
             start_day = local.date() - dt.timedelta(days=day_shift)
@@ -126,8 +131,8 @@ class ResetWindow:
             end_day = start_day if self.end > self.start else start_day + dt.timedelta(days=1)
             finish = dt.datetime.combine(end_day, self.end, tzinfo=local.tzinfo)
             if begin <= local < finish:
-                return True
-        return False
+                return finish.astimezone(dt.UTC)
+        return None
 
 
 # --- primitive checkers -------------------------------------------------------------------

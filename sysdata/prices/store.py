@@ -6,63 +6,23 @@ backends. Nothing imports this module internally, so there is no import cycle; n
 `from sysdata.prices import ...`.
 """
 
-from sysdata.prices.factory import PRICE_STORE_SCHEMES, open_price_store
-from sysdata.prices.interface import (
-    DEFAULT_PRICE_STORE_URL,
-    FUTURES_PRICE_COLUMNS,
-    FX_PRICE_COLUMN,
-    SCHEMAS,
-    InvalidPriceDataError,
-    InvalidPriceKeyError,
-    KeyLike,
-    MergeResult,
-    PriceFileError,
-    PriceSchema,
-    PriceStore,
-    PriceStoreBackendMissingError,
-    PriceStoreError,
-    UnsupportedPriceStoreURLError,
-    check_timestamp,
-    conform_stored,
-    contract_prices_key,
-    empty_prices,
-    fx_prices_key,
-    mask_url_secrets,
-    merge_prices,
-    normalise_key,
-    slice_prices,
-    split_library_option,
-    url_options,
-    validate_prices,
-)
+from sysdata.prices import *  # noqa: F403 - the package's public names
+from sysdata.prices import __all__ as _PUBLIC
+from sysdata.prices import interface as _interface
 
-__all__ = [
-    "DEFAULT_PRICE_STORE_URL",
-    "FUTURES_PRICE_COLUMNS",
-    "FX_PRICE_COLUMN",
-    "PRICE_STORE_SCHEMES",
-    "SCHEMAS",
-    "InvalidPriceDataError",
-    "InvalidPriceKeyError",
+# The interface's helpers this module also exported before the split.
+_HELPERS = (
     "KeyLike",
-    "MergeResult",
-    "PriceFileError",
-    "PriceSchema",
-    "PriceStore",
-    "PriceStoreBackendMissingError",
-    "PriceStoreError",
-    "UnsupportedPriceStoreURLError",
     "check_timestamp",
     "conform_stored",
-    "contract_prices_key",
     "empty_prices",
-    "fx_prices_key",
     "mask_url_secrets",
     "merge_prices",
     "normalise_key",
-    "open_price_store",
     "slice_prices",
     "split_library_option",
     "url_options",
     "validate_prices",
-]
+)
+globals().update({name: getattr(_interface, name) for name in _HELPERS})
+__all__ = [*_PUBLIC, *_HELPERS]

@@ -503,12 +503,14 @@ CHILD_PRELUDE = textwrap.dedent(
 )
 
 
-def run_child(code: str, *args: str) -> subprocess.Popen:
+def run_child(code: str, *args: str, prelude: str = CHILD_PRELUDE, stdin: int | None = None) -> subprocess.Popen:
+    """`code` after `prelude` in a Python child process (argv: `args`), its stdout piped."""
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     return subprocess.Popen(
-        [sys.executable, "-c", CHILD_PRELUDE + textwrap.dedent(code), *args],
+        [sys.executable, "-c", prelude + textwrap.dedent(code), *args],
         cwd=REPO_ROOT,
         env=env,
+        stdin=stdin,
         stdout=subprocess.PIPE,
         text=True,
     )

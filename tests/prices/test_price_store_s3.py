@@ -10,10 +10,8 @@ The whole single-process contract runs on the same server in test_price_store_co
 from __future__ import annotations
 
 import ast
-import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -24,6 +22,7 @@ import pytest
 from sysdata.prices import PriceFileError, UnsupportedPriceStoreURLError, open_price_store
 from sysdata.prices.parquet_s3_store import S3ParquetPriceStore
 from tests.fixtures.s3 import S3Server, s3_bucket, s3_server  # noqa: F401 - fixtures, registered by import
+from tests.prices import test_price_store_contract as contract_tests
 from tests.prices.test_price_store_contract import DAILY, HOURLY, assert_same, bars
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -42,15 +41,7 @@ CHILD_PRELUDE = textwrap.dedent(
 
 
 def run_child(code: str, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.Popen(
-        [sys.executable, "-c", CHILD_PRELUDE + textwrap.dedent(code), *args],
-        cwd=REPO_ROOT,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    return contract_tests.run_child(code, *args, prelude=CHILD_PRELUDE, stdin=subprocess.PIPE)
 
 
 def same(frame: pd.DataFrame, expected: pd.DataFrame) -> bool:

@@ -4,13 +4,13 @@ the connection's loop, and a small SSE client (aiohttp) that reads events as a b
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from typing import Any
 
 import aiohttp
 import pytest
 
-from ibsim import Timing
 from sysdata.production.process_metrics import reset_process_metrics, scrape_values
 from sysproduction.mds import MarketDataService, sse
 from tests.connection import (  # noqa: F401 - fixtures
@@ -19,17 +19,10 @@ from tests.connection import (  # noqa: F401 - fixtures
     open_conn,
     sims_fixture,
 )
+from tests.ibsim.conftest import FAST
 
 # Ticks every 20 ms; at speed 20 the simulated market moves on (nearly) every tick.
-QUICK = Timing(
-    tick_interval=0.02,
-    order_step_interval=0.05,
-    keep_up_to_date_interval=0.3,
-    account_update_interval=0.5,
-    pnl_interval=0.2,
-    farm_notice_delay=0.01,
-    commission_delay=0.02,
-)
+QUICK = dataclasses.replace(FAST, tick_interval=0.02)
 ES = "SP500/202506"
 
 
